@@ -1,0 +1,1 @@
+//! I2P key formats (being written).

@@ -1,0 +1,2 @@
+//! Placeholder: see the workspace README.
+#![forbid(unsafe_code)]
