@@ -7,4 +7,16 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod command;
+pub mod error;
 pub mod keys;
+pub mod line;
+pub mod message;
+pub mod reply;
+pub mod result;
+pub mod types;
+
+pub use error::Error;
+pub use message::Message;
+pub use result::ResultCode;
+pub use types::{Secret, SessionId, SessionStyle, Version};
