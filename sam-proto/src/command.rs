@@ -451,5 +451,8 @@ where
     K: Into<Cow<'a, str>>,
     V: Into<Cow<'a, str>>,
 {
-    pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect()
+    pairs
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect()
 }

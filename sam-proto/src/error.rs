@@ -101,7 +101,10 @@ impl fmt::Display for Error {
             Error::Syntax(reason) => write!(f, "malformed SAM line: {reason}"),
             Error::DuplicateKey(key) => write!(f, "malformed SAM line: key {key} appears twice"),
             Error::UnexpectedLine { expected, got } => {
-                write!(f, "expected a {expected} line from the SAM bridge, got {got:?}")
+                write!(
+                    f,
+                    "expected a {expected} line from the SAM bridge, got {got:?}"
+                )
             }
             Error::MissingKey { line, key } => write!(f, "{line} line without {key}"),
             Error::BadValue { key, reason } => write!(f, "bad {key} value: {reason}"),
@@ -117,7 +120,10 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Eof { during } => {
-                write!(f, "SAM bridge closed the connection while waiting for {during}")
+                write!(
+                    f,
+                    "SAM bridge closed the connection while waiting for {during}"
+                )
             }
             Error::Unencodable { field, reason } => {
                 write!(f, "cannot send {field}: {reason}")

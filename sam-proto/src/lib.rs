@@ -8,7 +8,10 @@ extern crate alloc;
 extern crate std;
 
 pub mod command;
+pub mod control;
+pub mod datagram;
 pub mod error;
+pub mod exchange;
 pub mod keys;
 pub mod line;
 pub mod message;

@@ -473,23 +473,41 @@ mod tests {
         assert_eq!(l.action(), Some("VERSION"));
         assert_eq!(
             pairs("HELLO VERSION MIN=3.1 MAX=3.3"),
-            vec![("MIN".into(), Some("3.1".into())), ("MAX".into(), Some("3.3".into()))]
+            vec![
+                ("MIN".into(), Some("3.1".into())),
+                ("MAX".into(), Some("3.3".into()))
+            ]
         );
     }
 
     #[test]
     fn tokenizer_table_of_reference_11_7() {
-        assert_eq!(pairs("NAMING LOOKUP NAME=\"a b\""), vec![("NAME".into(), Some("a b".into()))]);
-        assert_eq!(pairs("X Y KEY=\"say \\\"hi\\\"\""), vec![("KEY".into(), Some("say \"hi\"".into()))]);
+        assert_eq!(
+            pairs("NAMING LOOKUP NAME=\"a b\""),
+            vec![("NAME".into(), Some("a b".into()))]
+        );
+        assert_eq!(
+            pairs("X Y KEY=\"say \\\"hi\\\"\""),
+            vec![("KEY".into(), Some("say \"hi\"".into()))]
+        );
         assert_eq!(pairs("X Y FLAG"), vec![("FLAG".into(), None)]);
         assert_eq!(pairs("X Y EMPTY="), vec![("EMPTY".into(), Some("".into()))]);
-        assert_eq!(pairs("X Y EMPTY=\"\""), vec![("EMPTY".into(), Some("".into()))]);
+        assert_eq!(
+            pairs("X Y EMPTY=\"\""),
+            vec![("EMPTY".into(), Some("".into()))]
+        );
         assert_eq!(pairs("X Y K=a=b"), vec![("K".into(), Some("a=b".into()))]);
-        assert_eq!(pairs("X Y K=ab\"c d\""), vec![("K".into(), Some("abc d".into()))]);
+        assert_eq!(
+            pairs("X Y K=ab\"c d\""),
+            vec![("K".into(), Some("abc d".into()))]
+        );
         assert_eq!(pairs("X  Y   K=v"), vec![("K".into(), Some("v".into()))]);
         assert_eq!(pairs("X\tY\tK=v"), vec![("K".into(), Some("v".into()))]);
         let bad = Line::parse(b"X Y K=\"unterminated").unwrap();
-        assert_eq!(bad.params().next(), Some(Err(Error::Syntax("unterminated quote"))));
+        assert_eq!(
+            bad.params().next(),
+            Some(Err(Error::Syntax("unterminated quote")))
+        );
         let bad = Line::parse(b"X Y =v").unwrap();
         assert_eq!(bad.params().next(), Some(Err(Error::Syntax("empty key"))));
         let ping = Line::parse(b"PING hello  world\n").unwrap();
@@ -501,10 +519,17 @@ mod tests {
     fn crlf_eof_and_errors() {
         let l = Line::parse(b"STREAM STATUS RESULT=OK\r\n").unwrap();
         assert_eq!(l.get("RESULT").unwrap().unwrap().text(), "OK");
-        let l = Line::parse(b"DEST REPLY RESULT=I2P_ERROR MESSAGE=\"DEST GENERATE required\"").unwrap();
-        assert_eq!(l.get("MESSAGE").unwrap().unwrap().text(), "DEST GENERATE required");
+        let l =
+            Line::parse(b"DEST REPLY RESULT=I2P_ERROR MESSAGE=\"DEST GENERATE required\"").unwrap();
+        assert_eq!(
+            l.get("MESSAGE").unwrap().unwrap().text(),
+            "DEST GENERATE required"
+        );
         assert_eq!(Line::parse(b"\n"), Err(Error::Syntax("empty line")));
-        assert_eq!(Line::parse(b"A\0B\n"), Err(Error::Syntax("NUL byte in line")));
+        assert_eq!(
+            Line::parse(b"A\0B\n"),
+            Err(Error::Syntax("NUL byte in line"))
+        );
         assert_eq!(Line::parse(b"A \xff\n"), Err(Error::NotUtf8));
         let long = vec![b'a'; MAX_LINE_LEN + 1];
         assert!(matches!(Line::parse(&long), Err(Error::LineTooLong { .. })));

@@ -74,7 +74,18 @@ pub struct Writer<'o> {
     command: bool,
 }
 
-impl Writer<'_> {
+impl<'o> Writer<'o> {
+    /// A writer for a UDP datagram header: nothing is ever quoted, no terminator is added.
+    pub fn for_udp(out: &'o mut Vec<u8>) -> Writer<'o> {
+        let start = out.len();
+        Writer {
+            out,
+            start,
+            quoting: false,
+            command: true,
+        }
+    }
+
     /// Writes a fixed word (verb or action). Words come from this crate, never from users.
     pub fn word(&mut self, word: &str) {
         if self.out.len() > self.start {
@@ -118,7 +129,11 @@ impl Writer<'_> {
 
     /// Writes a bare token (the destination at the start of an accept line).
     pub fn token(&mut self, field: &'static str, text: &str) -> Result<(), Error> {
-        if text.is_empty() || text.bytes().any(|b| is_control(b) || needs_quotes(b) || b == b'=') {
+        if text.is_empty()
+            || text
+                .bytes()
+                .any(|b| is_control(b) || needs_quotes(b) || b == b'=')
+        {
             return Err(Error::Unencodable {
                 field,
                 reason: "must be one word without spaces, quotes, = or control characters",
@@ -285,7 +300,17 @@ macro_rules! static_identity {
         }
     )*};
 }
-static_identity!(u8, u16, u32, usize, bool, ResultCode, Version, SessionStyle, SigType);
+static_identity!(
+    u8,
+    u16,
+    u32,
+    usize,
+    bool,
+    ResultCode,
+    Version,
+    SessionStyle,
+    SigType
+);
 
 /// How one field type reads and writes its value.
 pub trait Field<'a>: Sized {
@@ -537,7 +562,10 @@ pub(crate) use field_type;
 
 macro_rules! field_finish {
     (req $v:ident, $line:expr, $key:expr) => {
-        $v.ok_or($crate::error::Error::MissingKey { line: $line, key: $key })?
+        $v.ok_or($crate::error::Error::MissingKey {
+            line: $line,
+            key: $key,
+        })?
     };
     (opt $v:ident, $line:expr, $key:expr) => {
         $v

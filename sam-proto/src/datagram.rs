@@ -1,0 +1,367 @@
+//! Datagram framing over UDP.
+//!
+//! * Client to bridge (UDP port 7655 by default): `3.0 <ID> <destination>[ KEY=VALUE...]\n<payload>`
+//!   ([`UdpHeader`]).
+//! * Bridge to client, repliable styles: `<destination>[ FROM_PORT=n TO_PORT=n]\n<payload>`
+//!   ([`parse_repliable`]).
+//! * Bridge to client, RAW: the bare payload, or with `HEADER=true` (Java, 3.2+)
+//!   `PROTOCOL=p FROM_PORT=n TO_PORT=n\n<payload>` ([`RawHeader`]).
+//!
+//! ```
+//! use sam_proto::datagram::{parse_repliable, UdpHeader};
+//! use sam_proto::SessionId;
+//!
+//! let dest = "A".repeat(516);
+//! let header = UdpHeader::new(SessionId::new("dg1").unwrap(), dest.as_str());
+//! let mut packet = Vec::new();
+//! header.encode_with_payload(b"hello", &mut packet).unwrap();
+//! assert!(packet.starts_with(b"3.0 dg1 AAAA"));
+//! let (parsed, payload) = UdpHeader::parse_packet(&packet).unwrap();
+//! assert_eq!(parsed, header);
+//! assert_eq!(payload, b"hello");
+//!
+//! let forwarded = format!("{dest} FROM_PORT=7 TO_PORT=8\nhi");
+//! let (peer, payload) = parse_repliable(forwarded.as_bytes()).unwrap();
+//! assert_eq!((peer.from_port, peer.to_port, payload), (Some(7), Some(8), &b"hi"[..]));
+//! ```
+
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::line::{find_byte, Line};
+use crate::message::{check_key, Field, KeyValue, Message, Writer};
+use crate::reply::{is_base64_byte, PeerLine};
+use crate::types::{SessionId, Version};
+
+/// Longest header line read from a UDP packet (Java drops packets with longer headers).
+pub const MAX_UDP_HEADER: usize = 2048;
+
+/// Largest UDP packet a bridge reads (i2pd truncates beyond this, Java drops).
+pub const MAX_UDP_PACKET: usize = 32768;
+
+/// The header of a datagram a client sends to the bridge's UDP port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpHeader<'a> {
+    /// Protocol version written first (`3.0` works everywhere).
+    pub version: Version,
+    /// The sending session's nickname.
+    pub id: SessionId<'a>,
+    /// The recipient: base64 destination (i2pd), or also `.b32.i2p`/host name (Java).
+    pub destination: Cow<'a, str>,
+    /// Source port (3.2, Java).
+    pub from_port: Option<u16>,
+    /// Destination port (3.2, Java).
+    pub to_port: Option<u16>,
+    /// RAW protocol (3.2, Java).
+    pub protocol: Option<u8>,
+    /// Other options (`SEND_TAGS`, `TAG_THRESHOLD`, `EXPIRES`, `SEND_LEASESET`; 3.3, Java).
+    pub extra: Vec<KeyValue<'a>>,
+}
+
+impl<'a> UdpHeader<'a> {
+    /// A `3.0` header from session `id` to `destination` with no options.
+    pub fn new(id: SessionId<'a>, destination: impl Into<Cow<'a, str>>) -> Self {
+        UdpHeader {
+            version: Version::V3_0,
+            id,
+            destination: destination.into(),
+            from_port: None,
+            to_port: None,
+            protocol: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Appends header line and payload (one UDP packet) to `out`. Nothing is appended on error.
+    pub fn encode_with_payload(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        let start = out.len();
+        let r = self.write_header(out);
+        if r.is_err() {
+            out.truncate(start);
+            return r;
+        }
+        if out.len() - start > MAX_UDP_HEADER {
+            out.truncate(start);
+            return Err(Error::Unencodable {
+                field: "UDP header",
+                reason: "longer than 2048 bytes",
+            });
+        }
+        if out.len() - start + payload.len() > MAX_UDP_PACKET {
+            out.truncate(start);
+            return Err(Error::Unencodable {
+                field: "datagram",
+                reason: "header and payload exceed 32768 bytes",
+            });
+        }
+        out.extend_from_slice(payload);
+        Ok(())
+    }
+
+    fn write_header(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        // The UDP header is split on plain spaces by both bridges: nothing may be quoted.
+        let mut line = Vec::new();
+        let mut w = Writer::for_udp(&mut line);
+        let mut num = [0u8; 8];
+        let v = fmt_version(self.version, &mut num);
+        w.word(v);
+        w.word(self.id.as_str());
+        w.token("DESTINATION", &self.destination)?;
+        if let Some(p) = self.from_port {
+            p.encode("FROM_PORT", &mut w)?;
+        }
+        if let Some(p) = self.to_port {
+            p.encode("TO_PORT", &mut w)?;
+        }
+        if let Some(p) = self.protocol {
+            p.encode("PROTOCOL", &mut w)?;
+        }
+        crate::message::write_extra(&mut w, &self.extra, &["FROM_PORT", "TO_PORT", "PROTOCOL"])?;
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// Reads a packet as the bridge does: the header and the payload after it.
+    pub fn parse_packet(packet: &'a [u8]) -> Result<(UdpHeader<'a>, &'a [u8]), Error> {
+        let (line, payload) = split_header(packet)?;
+        let text = core::str::from_utf8(line).map_err(|_| Error::NotUtf8)?;
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        let mut words = text.split(' ').filter(|w| !w.is_empty());
+        let version: Version = words
+            .next()
+            .ok_or(Error::Syntax("empty UDP header"))?
+            .parse()?;
+        let id = SessionId::new(words.next().ok_or(Error::MissingKey {
+            line: "UDP header",
+            key: "ID",
+        })?)
+        .map_err(|_| Error::BadValue {
+            key: "ID",
+            reason: "not a valid session ID",
+        })?;
+        let destination = words.next().ok_or(Error::MissingKey {
+            line: "UDP header",
+            key: "DESTINATION",
+        })?;
+        if destination.contains('=') && !destination.bytes().all(is_base64_byte) {
+            return Err(Error::BadValue {
+                key: "DESTINATION",
+                reason: "an option where the destination should be",
+            });
+        }
+        let mut header = UdpHeader::new(id, destination);
+        header.version = version;
+        for word in words {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or(Error::Syntax("option without ="))?;
+            let value_of = |k: &'static str| -> Result<Option<u16>, Error> {
+                if value.is_empty() || value.len() > 5 || !value.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(Error::BadValue {
+                        key: k,
+                        reason: "expected a port number",
+                    });
+                }
+                value.parse().map(Some).map_err(|_| Error::BadValue {
+                    key: k,
+                    reason: "number out of range",
+                })
+            };
+            let dup = match key {
+                "FROM_PORT" => header
+                    .from_port
+                    .replace(value_of("FROM_PORT")?.unwrap_or(0))
+                    .is_some(),
+                "TO_PORT" => header
+                    .to_port
+                    .replace(value_of("TO_PORT")?.unwrap_or(0))
+                    .is_some(),
+                "PROTOCOL" => {
+                    let p = value_of("PROTOCOL")?.unwrap_or(0);
+                    let p = u8::try_from(p).map_err(|_| Error::BadValue {
+                        key: "PROTOCOL",
+                        reason: "number out of range",
+                    })?;
+                    header.protocol.replace(p).is_some()
+                }
+                other => {
+                    check_key(other).map_err(|_| Error::Syntax("bad option key"))?;
+                    let dup = header.extra.iter().any(|e| e.key == other);
+                    header.extra.push(KeyValue::new(other, value));
+                    dup
+                }
+            };
+            if dup {
+                return Err(Error::DuplicateKey(key.into()));
+            }
+        }
+        Ok((header, payload))
+    }
+
+    /// A copy that owns all its text.
+    pub fn into_owned(self) -> UdpHeader<'static> {
+        use crate::message::ToStatic;
+        UdpHeader {
+            version: self.version,
+            id: self.id.into_owned(),
+            destination: self.destination.to_static(),
+            from_port: self.from_port,
+            to_port: self.to_port,
+            protocol: self.protocol,
+            extra: self.extra.to_static(),
+        }
+    }
+}
+
+fn fmt_version(v: Version, buf: &mut [u8; 8]) -> &str {
+    let mut i = 0;
+    for part in [v.major, v.minor] {
+        if i > 0 {
+            buf[i] = b'.';
+            i += 1;
+        }
+        if part >= 100 {
+            buf[i] = b'0' + part / 100;
+            i += 1;
+        }
+        if part >= 10 {
+            buf[i] = b'0' + (part / 10) % 10;
+            i += 1;
+        }
+        buf[i] = b'0' + part % 10;
+        i += 1;
+    }
+    core::str::from_utf8(&buf[..i]).unwrap_or("3.0")
+}
+
+fn split_header(packet: &[u8]) -> Result<(&[u8], &[u8]), Error> {
+    let limit = packet.len().min(MAX_UDP_HEADER + 1);
+    match find_byte(&packet[..limit], b'\n') {
+        Some(i) => Ok((&packet[..i], &packet[i + 1..])),
+        None if packet.len() > MAX_UDP_HEADER => Err(Error::LineTooLong {
+            limit: MAX_UDP_HEADER,
+        }),
+        None => Err(Error::Syntax("datagram without a header line")),
+    }
+}
+
+/// Reads a repliable datagram forwarded by the bridge: the sender line and the payload.
+pub fn parse_repliable(packet: &[u8]) -> Result<(PeerLine<'_>, &[u8]), Error> {
+    let (line, payload) = split_header(packet)?;
+    Ok((PeerLine::parse(line)?, payload))
+}
+
+/// Builds a repliable datagram as a bridge forwards it (for test bridges).
+pub fn encode_repliable(
+    sender: &PeerLine<'_>,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    sender.encode(Version::V3_3, out)?;
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// The header line of a RAW datagram forwarded with `HEADER=true` (Java, 3.2+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RawHeader {
+    /// I2CP protocol.
+    pub protocol: Option<u8>,
+    /// The sender's port.
+    pub from_port: Option<u16>,
+    /// Our port.
+    pub to_port: Option<u16>,
+}
+
+impl RawHeader {
+    /// Reads `PROTOCOL=p FROM_PORT=n TO_PORT=n\n<payload>` (keys in any order).
+    pub fn parse_packet(packet: &[u8]) -> Result<(RawHeader, &[u8]), Error> {
+        let (line, payload) = split_header(packet)?;
+        // Tokenize as the parameters of a synthetic line so the one lexer does the work.
+        let mut buf = Vec::with_capacity(line.len() + 4);
+        buf.extend_from_slice(b"X Y ");
+        buf.extend_from_slice(line);
+        let line = Line::parse(&buf)?;
+        let mut h = RawHeader::default();
+        for p in line.params() {
+            let p = p?;
+            let v = p.value.unwrap_or(crate::message::bare_value());
+            let dup = match p.key {
+                "PROTOCOL" => h.protocol.replace(u8::decode("PROTOCOL", v)?).is_some(),
+                "FROM_PORT" => h.from_port.replace(u16::decode("FROM_PORT", v)?).is_some(),
+                "TO_PORT" => h.to_port.replace(u16::decode("TO_PORT", v)?).is_some(),
+                _ => false,
+            };
+            if dup {
+                return Err(Error::DuplicateKey(p.key.into()));
+            }
+        }
+        Ok((h, payload))
+    }
+
+    /// Builds the packet as Java forwards it (for test bridges).
+    pub fn encode_with_payload(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        let mut line = Vec::new();
+        let mut w = Writer::for_udp(&mut line);
+        if let Some(p) = self.protocol {
+            p.encode("PROTOCOL", &mut w)?;
+        }
+        if let Some(p) = self.from_port {
+            p.encode("FROM_PORT", &mut w)?;
+        }
+        if let Some(p) = self.to_port {
+            p.encode("TO_PORT", &mut w)?;
+        }
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+        out.extend_from_slice(payload);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    #[test]
+    fn udp_header_refuses_injection_and_round_trips_options() {
+        let dest = String::from("A").repeat(516);
+        let mut h = UdpHeader::new(SessionId::new("d").unwrap(), dest.as_str());
+        h.to_port = Some(5678);
+        h.extra.push(KeyValue::new("SEND_TAGS", "19"));
+        let mut out = Vec::new();
+        h.encode_with_payload(b"\n\0payload", &mut out).unwrap();
+        let (back, payload) = UdpHeader::parse_packet(&out).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(payload, b"\n\0payload");
+
+        let bad = UdpHeader::new(SessionId::new("d").unwrap(), "a b");
+        let mut out = Vec::new();
+        assert!(bad.encode_with_payload(b"x", &mut out).is_err());
+        assert!(out.is_empty());
+        let bad = UdpHeader::new(SessionId::new("d").unwrap(), "x\n3.0 d y");
+        assert!(bad.encode_with_payload(b"x", &mut out).is_err());
+    }
+
+    #[test]
+    fn raw_header_any_order() {
+        let (h, p) = RawHeader::parse_packet(b"PROTOCOL=18 FROM_PORT=1 TO_PORT=2\nxyz").unwrap();
+        assert_eq!(
+            h,
+            RawHeader {
+                protocol: Some(18),
+                from_port: Some(1),
+                to_port: Some(2)
+            }
+        );
+        assert_eq!(p, b"xyz");
+        let (h2, _) = RawHeader::parse_packet(b"TO_PORT=2 FROM_PORT=1 PROTOCOL=18\n").unwrap();
+        assert_eq!(h, h2);
+        assert!(RawHeader::parse_packet(b"no newline").is_err());
+        assert!(RawHeader::parse_packet(b"PROTOCOL=999\n").is_err());
+    }
+}

@@ -1,0 +1,560 @@
+//! Exchanges: the state machines a caller drives over any byte transport.
+//!
+//! An [`Exchange`] is one command and its answer on one socket, optionally preceded by the
+//! `HELLO` handshake. The caller pulls [`Step`]s and moves bytes:
+//!
+//! ```text
+//! loop {
+//!     match exchange.poll() {
+//!         Step::Send(bytes) => write all of `bytes` to the socket,
+//!         Step::Recv => if `buf` is empty, read into it (0 bytes read: exchange.eof()?);
+//!                       else let n = exchange.feed(&buf)?; drop the first n bytes of buf,
+//!         Step::Done => break,
+//!     }
+//! }
+//! let output = exchange.finish()?;   // whatever is left in buf is application data
+//! ```
+//!
+//! The one rule that makes SAM safe: **an exchange consumes exactly the bytes that belong to the
+//! protocol and not one more.** After `STREAM STATUS RESULT=OK` (connect) or after the peer's
+//! destination line (accept), every byte the caller has already read belongs to the stream.
+//!
+//! ```
+//! use sam_proto::exchange::{Exchange, Step};
+//! use sam_proto::command::{Hello, StreamConnect};
+//! use sam_proto::{SessionId, Version};
+//!
+//! let connect = StreamConnect::new(SessionId::new("s1").unwrap(), "peer.i2p").into_owned();
+//! let mut ex = Exchange::new(connect).unwrap().with_hello(Hello::new(Version::V3_1, Version::V3_3)).unwrap();
+//! assert_eq!(ex.poll(), Step::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n"));
+//! assert_eq!(ex.poll(), Step::Recv);
+//! ex.feed(b"HELLO REPLY RESULT=OK VERSION=3.1\n").unwrap();
+//! assert_eq!(ex.poll(), Step::Send(b"STREAM CONNECT ID=s1 DESTINATION=peer.i2p\n"));
+//! assert_eq!(ex.poll(), Step::Recv);
+//! let input = b"STREAM STATUS RESULT=OK\nHTTP/1.1 200 OK\r\n";
+//! let used = ex.feed(input).unwrap();
+//! assert_eq!(ex.poll(), Step::Done);
+//! assert_eq!(&input[used..], b"HTTP/1.1 200 OK\r\n"); // stream data, handed back untouched
+//! ex.finish().unwrap();
+//! ```
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::command::{
+    DestGenerate, Hello, NamingLookup, Pong, SessionAdd, SessionCreate, SessionRemove,
+    StreamAccept, StreamConnect, StreamForward,
+};
+use crate::error::Error;
+use crate::keys::{Destination, PrivateKeys};
+use crate::line::{Line, LineFramer};
+use crate::message::Message;
+use crate::reply::{DestReply, HelloReply, NamingReply, PeerLine, SessionStatus, StreamStatus};
+use crate::result::ResultCode;
+use crate::types::Version;
+
+/// What the caller must do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// Write all of these bytes, then call `poll` again.
+    Send(&'a [u8]),
+    /// Read from the socket and hand the bytes to `feed` (or call `eof`).
+    Recv,
+    /// Finished: call `finish`. Unconsumed input belongs to the caller.
+    Done,
+}
+
+/// One request/response conversation: how to write the command and read its answer.
+///
+/// Implemented for the commands that expect an answer on their own socket.
+pub trait Request {
+    /// What a successful exchange yields.
+    type Output;
+    /// What the exchange waits for, for error messages.
+    const WAITING_FOR: &'static str;
+    /// Encodes the command for the negotiated `version`.
+    fn encode_request(&self, version: Version, out: &mut Vec<u8>) -> Result<(), Error>;
+    /// Called once the command has been handed out; `Some` finishes without reading
+    /// (silent commands).
+    fn after_send(&mut self) -> Option<Result<Self::Output, Error>> {
+        None
+    }
+    /// Called for each complete line (`index` counts lines after the command, from 0);
+    /// `None` means "more lines to come".
+    fn on_line(&mut self, line: &Line<'_>, index: usize) -> Option<Result<Self::Output, Error>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Hello,
+    AwaitHello,
+    Command,
+    AwaitReply,
+    Done,
+}
+
+/// A request on its own socket, optionally after `HELLO`. See the [module docs](self).
+#[derive(Debug)]
+pub struct Exchange<R: Request> {
+    request: R,
+    state: State,
+    version: Version,
+    out: Vec<u8>,
+    /// Bytes at the front of `out` already handed to the caller.
+    out_handed: usize,
+    framer: LineFramer,
+    lines: usize,
+    outcome: Option<Result<R::Output, Error>>,
+    deferred: Option<Error>,
+}
+
+impl<R: Request> Exchange<R> {
+    /// An exchange that sends `request` at once (the socket has already said `HELLO`).
+    ///
+    /// The request is encoded here, so a value that cannot be sent is refused before any
+    /// byte is written. Versions before 3.2 are assumed (no quoting) until
+    /// [`Exchange::with_hello`] or [`Exchange::with_version`] says otherwise.
+    pub fn new(request: R) -> Result<Self, Error> {
+        // Refuse at once what no version can carry; a value that needs quoting may still go to
+        // a 3.2+ bridge, so that case waits until the version is known.
+        let mut out = Vec::new();
+        request.encode_request(Version::V3_3, &mut out)?;
+        out.clear();
+        let deferred = request.encode_request(Version::V3_1, &mut out).err();
+        Ok(Exchange {
+            request,
+            state: State::Command,
+            version: Version::V3_1,
+            out,
+            out_handed: 0,
+            framer: LineFramer::new(),
+            lines: 0,
+            outcome: None,
+            deferred,
+        })
+    }
+
+    /// Re-encodes the request for a socket that negotiated `version` earlier.
+    pub fn with_version(mut self, version: Version) -> Result<Self, Error> {
+        self.version = version;
+        if self.state == State::Command {
+            self.out.clear();
+            self.deferred = None;
+            self.request.encode_request(version, &mut self.out)?;
+        }
+        Ok(self)
+    }
+
+    /// Sends `hello` first and the request once the bridge has agreed on a version.
+    pub fn with_hello(mut self, hello: Hello<'static>) -> Result<Self, Error> {
+        self.out.clear();
+        self.deferred = None;
+        let version = hello.max.unwrap_or(Version::V3_1);
+        hello.encode(version, &mut self.out)?;
+        self.state = State::Hello;
+        Ok(self)
+    }
+
+    /// The version negotiated by the `HELLO` stage (or given to `with_version`).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The next thing to do.
+    pub fn poll(&mut self) -> Step<'_> {
+        if self.out_handed > 0 {
+            self.out.drain(..self.out_handed);
+            self.out_handed = 0;
+            match self.state {
+                State::Hello => self.state = State::AwaitHello,
+                State::Command => {
+                    self.state = State::AwaitReply;
+                    if let Some(outcome) = self.request.after_send() {
+                        self.complete(outcome);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = self.deferred.take() {
+            self.complete(Err(e));
+        }
+        if !self.out.is_empty() {
+            self.out_handed = self.out.len();
+            return Step::Send(&self.out);
+        }
+        match self.state {
+            State::Done => Step::Done,
+            _ => Step::Recv,
+        }
+    }
+
+    /// Hands received bytes to the exchange; returns how many it took. Bytes it did not take
+    /// belong to the caller: feed them again after the next `poll` if that says `Recv`, or
+    /// keep them as application data once it says `Done`.
+    ///
+    /// Errors (malformed lines, a refusal from the bridge) end the exchange.
+    pub fn feed(&mut self, input: &[u8]) -> Result<usize, Error> {
+        let mut used = 0;
+        while used < input.len() && matches!(self.state, State::AwaitHello | State::AwaitReply) {
+            let (line, n) = match self.framer.push(&input[used..]) {
+                Ok(x) => x,
+                Err(e) => return Err(self.fail(e)),
+            };
+            used += n;
+            let Some(line) = line else { continue };
+            let line = match Line::parse(line) {
+                Ok(l) => l,
+                Err(e) => return Err(self.fail(e)),
+            };
+            let result = handle_line(
+                &line,
+                &mut self.state,
+                &mut self.request,
+                &mut self.version,
+                &mut self.lines,
+                &mut self.out,
+            );
+            self.framer.clear();
+            match result {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    let failed = outcome.as_ref().err().cloned();
+                    self.complete(outcome);
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(used)
+    }
+
+    /// Tells the exchange the bridge closed the connection. A final line without `\n` is
+    /// read as a line; anything else unfinished is an [`Error::Eof`].
+    pub fn eof(&mut self) -> Result<(), Error> {
+        if self.state == State::Done {
+            return Ok(());
+        }
+        if !self.framer.pending().is_empty()
+            && matches!(self.state, State::AwaitHello | State::AwaitReply)
+        {
+            let mut last = Vec::from(self.framer.pending());
+            last.push(b'\n');
+            self.framer.clear();
+            self.feed(&last)?;
+            if self.state == State::Done {
+                return Ok(());
+            }
+        }
+        let during = if matches!(self.state, State::Hello | State::AwaitHello) {
+            "HELLO REPLY"
+        } else {
+            R::WAITING_FOR
+        };
+        Err(self.fail(Error::Eof { during }))
+    }
+
+    /// The result, once `poll` said `Done`.
+    pub fn finish(self) -> Result<R::Output, Error> {
+        match self.outcome {
+            Some(outcome) => outcome,
+            None => Err(Error::Misuse("finish() before the exchange was done")),
+        }
+    }
+
+    fn complete(&mut self, outcome: Result<R::Output, Error>) {
+        self.state = State::Done;
+        self.outcome = Some(outcome);
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.complete(Err(e.clone()));
+        e
+    }
+}
+
+fn handle_line<R: Request>(
+    line: &Line<'_>,
+    state: &mut State,
+    request: &mut R,
+    version: &mut Version,
+    lines: &mut usize,
+    out: &mut Vec<u8>,
+) -> Result<Option<Result<R::Output, Error>>, Error> {
+    if line.verb().eq_ignore_ascii_case("PING") {
+        // A bridge may probe at any time; answering keeps the socket alive (Java closes
+        // sockets that do not answer).
+        let pong = Pong {
+            text: line.ping_text().map(Cow::Borrowed),
+        };
+        pong.encode(*version, out)?;
+        return Ok(None);
+    }
+    match state {
+        State::AwaitHello => {
+            let v = hello_outcome(line)?;
+            *version = v;
+            *state = State::Command;
+            request.encode_request(v, out)?;
+            Ok(None)
+        }
+        _ => {
+            let index = *lines;
+            *lines += 1;
+            Ok(request.on_line(line, index))
+        }
+    }
+}
+
+fn hello_outcome(line: &Line<'_>) -> Result<Version, Error> {
+    let reply = HelloReply::from_line(line)?;
+    if !reply.result.is_ok() {
+        return Err(refused("HELLO REPLY", reply.result, reply.message));
+    }
+    reply.version.ok_or(Error::MissingKey {
+        line: "HELLO REPLY",
+        key: "VERSION",
+    })
+}
+
+fn refused(reply: &'static str, result: ResultCode, message: Option<Cow<'_, str>>) -> Error {
+    Error::Refused {
+        reply,
+        result,
+        message: message.map(|m| String::from(&*m)),
+    }
+}
+
+/// Reads the answer to a STREAM command: `STREAM STATUS`, or the `SESSION STATUS` that i2pd
+/// sends for some stream errors ("Socket already in use", "Already accepting").
+fn stream_outcome(line: &Line<'_>) -> Result<(), Error> {
+    if line.is("SESSION", Some("STATUS")) {
+        let s = SessionStatus::from_line(line)?;
+        return if s.result.is_ok() {
+            Err(Error::UnexpectedLine {
+                expected: "STREAM STATUS",
+                got: line.describe(),
+            })
+        } else {
+            Err(refused("SESSION STATUS", s.result, s.message))
+        };
+    }
+    let s = StreamStatus::from_line(line)?;
+    if s.result.is_ok() {
+        Ok(())
+    } else {
+        Err(refused("STREAM STATUS", s.result, s.message))
+    }
+}
+
+pub(crate) fn session_outcome(line: &Line<'_>) -> Result<SessionStatus<'static>, Error> {
+    let s = SessionStatus::from_line(line)?;
+    if s.result.is_ok() {
+        Ok(s.into_owned())
+    } else {
+        Err(refused("SESSION STATUS", s.result, s.message))
+    }
+}
+
+impl Request for Hello<'static> {
+    type Output = Version;
+    const WAITING_FOR: &'static str = "HELLO REPLY";
+    fn encode_request(&self, _: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(self.max.unwrap_or(Version::V3_1), out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Version, Error>> {
+        Some(hello_outcome(line))
+    }
+}
+
+impl Request for DestGenerate<'static> {
+    type Output = PrivateKeys;
+    const WAITING_FOR: &'static str = "DEST REPLY";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<PrivateKeys, Error>> {
+        Some(DestReply::from_line(line).and_then(|r| r.keys()))
+    }
+}
+
+impl Request for NamingLookup<'static> {
+    type Output = Destination;
+    const WAITING_FOR: &'static str = "NAMING REPLY";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Destination, Error>> {
+        Some(naming_outcome(line))
+    }
+}
+
+pub(crate) fn naming_outcome(line: &Line<'_>) -> Result<Destination, Error> {
+    let r = NamingReply::from_line(line)?;
+    if !r.result.is_ok() {
+        return Err(refused("NAMING REPLY", r.result, r.message));
+    }
+    let value = r.value.ok_or(Error::MissingKey {
+        line: "NAMING REPLY",
+        key: "VALUE",
+    })?;
+    Ok(Destination::from_base64(&value)?)
+}
+
+impl Request for SessionCreate<'static> {
+    type Output = PrivateKeys;
+    const WAITING_FOR: &'static str = "SESSION STATUS";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<PrivateKeys, Error>> {
+        Some(session_outcome(line).and_then(|s| {
+            let d = s.destination.ok_or(Error::MissingKey {
+                line: "SESSION STATUS",
+                key: "DESTINATION",
+            })?;
+            Ok(PrivateKeys::from_base64(d.expose())?)
+        }))
+    }
+}
+
+impl Request for StreamConnect<'static> {
+    type Output = ();
+    const WAITING_FOR: &'static str = "STREAM STATUS";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn after_send(&mut self) -> Option<Result<(), Error>> {
+        // SILENT: no status line; the bridge either pipes data or closes.
+        (self.silent == Some(true)).then_some(Ok(()))
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
+        Some(stream_outcome(line))
+    }
+}
+
+impl Request for StreamForward<'static> {
+    type Output = ();
+    const WAITING_FOR: &'static str = "STREAM STATUS";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
+        Some(stream_outcome(line))
+    }
+}
+
+/// Who connected to us: the result of an accept or of reading a forwarded connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The peer's destination (`None` with `SILENT=true`, where the bridge does not say).
+    pub peer: Option<Destination>,
+    /// The peer's port (Java at 3.2+ only).
+    pub from_port: Option<u16>,
+    /// Our port the peer connected to (Java at 3.2+ only).
+    pub to_port: Option<u16>,
+}
+
+fn peer_outcome(line: &Line<'_>) -> Result<Accepted, Error> {
+    // An error reply where the destination line should be (router restart, session closed).
+    if line
+        .action()
+        .is_some_and(|a| a.eq_ignore_ascii_case("STATUS"))
+    {
+        let status = crate::reply::OtherStatus::from_line(line)?;
+        let reply = if status.verb.eq_ignore_ascii_case("SESSION") {
+            "SESSION STATUS"
+        } else {
+            "STREAM STATUS"
+        };
+        return Err(refused(reply, status.result, status.message));
+    }
+    let peer = PeerLine::from_line(line)?;
+    Ok(Accepted {
+        peer: Some(peer.parse_destination()?),
+        from_port: peer.from_port,
+        to_port: peer.to_port,
+    })
+}
+
+impl Request for StreamAccept<'static> {
+    type Output = Accepted;
+    const WAITING_FOR: &'static str = "the peer's destination line";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn after_send(&mut self) -> Option<Result<Accepted, Error>> {
+        (self.silent == Some(true)).then_some(Ok(Accepted {
+            peer: None,
+            from_port: None,
+            to_port: None,
+        }))
+    }
+    fn on_line(&mut self, line: &Line<'_>, index: usize) -> Option<Result<Accepted, Error>> {
+        if index == 0 {
+            match stream_outcome(line) {
+                Ok(()) => None,
+                Err(e) => Some(Err(e)),
+            }
+        } else {
+            Some(peer_outcome(line))
+        }
+    }
+}
+
+/// Reads the peer line a bridge writes first on a forwarded connection (no command is sent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForwardedPeer;
+
+impl Request for ForwardedPeer {
+    type Output = Accepted;
+    const WAITING_FOR: &'static str = "the peer's destination line";
+    fn encode_request(&self, _: Version, _: &mut Vec<u8>) -> Result<(), Error> {
+        Ok(())
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Accepted, Error>> {
+        Some(peer_outcome(line))
+    }
+}
+
+impl Exchange<ForwardedPeer> {
+    /// Reads the peer line of a connection the bridge forwarded to us.
+    pub fn forwarded() -> Self {
+        Exchange {
+            request: ForwardedPeer,
+            state: State::AwaitReply,
+            version: Version::V3_1,
+            out: Vec::new(),
+            out_handed: 0,
+            framer: LineFramer::new(),
+            lines: 0,
+            outcome: None,
+            deferred: None,
+        }
+    }
+}
+
+impl Request for SessionAdd<'static> {
+    type Output = ();
+    const WAITING_FOR: &'static str = "SESSION STATUS";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
+        Some(session_outcome(line).map(|_| ()))
+    }
+}
+
+impl Request for SessionRemove<'static> {
+    type Output = ();
+    const WAITING_FOR: &'static str = "SESSION STATUS";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
+        Some(session_outcome(line).map(|_| ()))
+    }
+}
