@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# scripts/lib.sh — helpers shared by scripts/test.sh and scripts/demo.sh (sourced, not run).
+# Expects: set -euo pipefail, cwd = repo root, ROOT set.
+
+TESTBED=$ROOT/testbed/testbed.sh
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+header() { printf '\n==== [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# this network namespace has only lo (e.g. we run inside `unshare -rn`)
+in_private_netns() { ! ip -o link show 2>/dev/null | grep -v ': lo:' >/dev/null; }
+
+# Non-root users cannot create the veth network; the routers and every client (cargo test, the
+# example) must then share one private network namespace: re-run the calling script inside
+# `unshare -rn`.  That namespace has no network at all, so whatever needs the network (crates.io)
+# must have been done before (the caller does it), and cargo runs with CARGO_NET_OFFLINE=true.
+needs_private_netns() { [ "$(id -u)" != 0 ] && ! in_private_netns; }
+reexec_in_private_netns() { # SCRIPT ARGS...
+    command -v unshare >/dev/null || { echo "error: not root and no unshare(1): run as root" >&2; exit 1; }
+    header "not root: re-running inside a private network namespace: unshare -rn $*"
+    exec unshare -rn env CARGO_NET_OFFLINE=true "$@"
+}
+
+# Take a lock on the testbed dir so two runs on the same DIR do not stop each other's routers.
+lock_testbed_dir() { # DIR
+    mkdir -p "$(dirname "$1")"
+    exec 9>"$1.lock"
+    flock -n 9 || { echo "error: another run holds $1.lock (a test.sh/demo.sh is already running on $1)" >&2; exit 1; }
+}
+
+# Start the testbed in DIR on PORT and export SAM_ADDR, SAM_UDP_ADDR, SAM_TESTBED for the clients.
+# The caller must have installed an EXIT trap that calls testbed_stop.
+TESTBED_STARTED=0
+testbed_start() { # DIR PORT
+    TESTBED_STARTED=1                      # set first: an interrupted start is cleaned up too
+    "$TESTBED" start "$1" "$2" 9>&- || return   # (9>&-: the routers must not inherit the lock)
+    export SAM_ADDR=127.0.0.1:$2
+    export SAM_UDP_ADDR=127.0.0.1:$(($2 - 1))
+    export SAM_TESTBED=i2pd-2.45
+    echo "exported SAM_ADDR=$SAM_ADDR SAM_UDP_ADDR=$SAM_UDP_ADDR SAM_TESTBED=$SAM_TESTBED"
+}
+testbed_stop() { # DIR
+    [ "$TESTBED_STARTED" = 1 ] || return 0
+    TESTBED_STARTED=0
+    local t0; t0=$(now)
+    header "stop testbed ($1)"
+    "$TESTBED" stop "$1" 9>&- || echo "warning: testbed stop failed; check: pgrep -a i2pd; ip netns list" >&2
+    echo "==== testbed stopped ($(since "$t0") s)"
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# scripts/test.sh — run every check of the project (CI runs exactly this, via .ci/run).
+#
+#   ./scripts/test.sh            from any directory
+#
+# Steps: toolchain components (clippy, rustfmt) -> testbed install -> start the offline I2P
+# testbed (two i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy
+# -D warnings -> build sam-proto without default features -> rustdoc -D warnings -> cargo test
+# (tests that need a router read SAM_ADDR / SAM_UDP_ADDR / SAM_TESTBED) -> benches compile ->
+# fuzz smoke run -> stop the testbed (always: also on failure and Ctrl-C) -> summary.
+#
+# Env knobs:
+#   SAM_PORT=17656        SAM TCP port of the testbed (UDP = SAM_PORT-1); pick another for parallel runs
+#   TESTBED_DIR=.testbed/i2pd-2.45   where the routers' configs and logs go (gitignored)
+#   FUZZ_SECONDS=20       libFuzzer time per fuzz target
+#   KEEP_GOING=1          run all steps even after one failed (default: stop at the first failure)
+# Root: the testbed uses a network namespace + veth.  Not root: everything after the network
+# preparation is re-run inside `unshare -rn` (routers and tests share that private namespace;
+# i2pd must have been installed by root: sudo testbed/testbed.sh install).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+
+SAM_PORT=${SAM_PORT:-17656}
+TESTBED_DIR=${TESTBED_DIR:-$ROOT/.testbed/i2pd-2.45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+KEEP_GOING=${KEEP_GOING:-0}
+
+T_ALL=$(now)
+CURRENT_STEP=""
+RESULTS=()
+N_OK=0; N_FAIL=0; N_SKIP=0
+FAILED=()
+
+# step NAME CMD... : header, run, elapsed time; a failure ends the run unless KEEP_GOING=1.
+# A command may return 99 to mean "skipped" (it printed why).
+step() {
+    local name=$1 t0 rc=0 dt; shift
+    CURRENT_STEP=$name
+    header "$name"
+    echo "\$ $*"
+    t0=$(now)
+    "$@" || rc=$?
+    dt=$(since "$t0")
+    CURRENT_STEP=""
+    if [ $rc = 0 ]; then
+        echo "==== ok: $name (${dt} s)"; RESULTS+=("ok      ${dt} s  $name"); N_OK=$((N_OK + 1))
+    elif [ $rc = 99 ]; then
+        echo "==== skipped: $name (${dt} s)"; RESULTS+=("skipped ${dt} s  $name"); N_SKIP=$((N_SKIP + 1))
+    else
+        echo "==== FAILED (exit $rc): $name (${dt} s)"; RESULTS+=("FAILED  ${dt} s  $name"); N_FAIL=$((N_FAIL + 1))
+        FAILED+=("$name")
+        [ "$KEEP_GOING" = 1 ] || exit "$rc"
+    fi
+}
+
+# ------------------------------------------------------------------------------------- step bodies
+ensure_components() {
+    if command -v rustup >/dev/null; then
+        local installed missing=() c
+        installed=$(rustup component list --installed) || return 1
+        for c in clippy rustfmt; do
+            grep -q "^$c\(-\|$\)" <<< "$installed" || missing+=("$c")
+        done
+        if [ ${#missing[@]} -gt 0 ]; then rustup component add "${missing[@]}" || return 1
+        else echo "clippy and rustfmt already installed"; fi
+    fi
+    cargo --version && cargo clippy --version && cargo fmt --version
+}
+
+fuzz_targets() { # names of the [[bin]] targets in fuzz/Cargo.toml
+    [ -f fuzz/Cargo.toml ] || return 0
+    awk '/^[[:space:]]*\[\[bin\]\]/ { inbin = 1; next }
+         /^[[:space:]]*\[/         { inbin = 0 }
+         inbin && /^[[:space:]]*name[[:space:]]*=/ { sub(/^[^=]*=[[:space:]]*"/, ""); sub(/".*/, ""); print }' fuzz/Cargo.toml
+}
+
+ensure_cargo_fuzz() {
+    cargo fuzz --version >/dev/null 2>&1 && return 0
+    echo "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
+    cargo install cargo-fuzz --locked
+}
+
+fuzz_smoke() {
+    local targets t fz=() ok_fz=() built n_built=0 failures=0
+    targets=$(fuzz_targets)
+    if [ -z "$targets" ]; then echo "fuzz: no targets yet"; return 0; fi
+    echo "fuzz targets: $(echo "$targets" | tr '\n' ' ')"
+    if ! ensure_cargo_fuzz; then echo "fuzz: cargo-fuzz is missing and could not be installed: fuzzing skipped"; return 99; fi
+    # cargo fuzz needs nightly (-Zsanitizer); fall back to stable with RUSTC_BOOTSTRAP=1
+    if rustup toolchain list 2>/dev/null | grep '^nightly' >/dev/null && cargo +nightly --version >/dev/null 2>&1; then
+        fz=(cargo +nightly fuzz)
+    fi
+    for t in $targets; do
+        built=0
+        if [ ${#fz[@]} -gt 0 ] && "${fz[@]}" build "$t"; then built=1; ok_fz=("${fz[@]}")
+        else
+            [ ${#fz[@]} -gt 0 ] && echo "fuzz: building $t with nightly failed; trying stable with RUSTC_BOOTSTRAP=1"
+            if RUSTC_BOOTSTRAP=1 cargo fuzz build "$t"; then built=1; ok_fz=(env RUSTC_BOOTSTRAP=1 cargo fuzz); fi
+        fi
+        if [ $built = 0 ]; then
+            echo "fuzz: cannot build $t (no nightly toolchain, and stable with RUSTC_BOOTSTRAP=1 failed; see above): skipped"
+            continue
+        fi
+        n_built=$((n_built + 1))
+        echo "\$ ${ok_fz[*]} run $t -- -max_total_time=$FUZZ_SECONDS"
+        if ! "${ok_fz[@]}" run "$t" -- -max_total_time="$FUZZ_SECONDS"; then
+            echo "fuzz: $t FAILED (crash/artifact under fuzz/artifacts/$t)"; failures=$((failures + 1))
+        fi
+    done
+    [ $failures = 0 ] || return 1
+    [ $n_built -gt 0 ] || return 99       # nothing could be built: reported as skipped
+}
+
+# ------------------------------------------------------------------------------------- exit / signals
+finish() {
+    local rc=$?
+    testbed_stop "$TESTBED_DIR"
+    header "summary"
+    [ ${#RESULTS[@]} -gt 0 ] && printf '  %s\n' "${RESULTS[@]}"
+    [ -n "$CURRENT_STEP" ] && echo "  INTERRUPTED     $CURRENT_STEP"
+    if [ $rc = 0 ] && [ $N_FAIL = 0 ]; then
+        echo "==== test.sh: ALL OK — $N_OK ok, $N_SKIP skipped, 0 failed in $(since "$T_ALL") s"
+    else
+        [ $rc = 0 ] && rc=1
+        local names; names=$(printf '%s; ' "${FAILED[@]}"); names=${names%; }
+        echo "==== test.sh: FAILED (exit $rc) — $N_OK ok, $N_SKIP skipped, $N_FAIL failed${names:+ ($names)} in $(since "$T_ALL") s"
+    fi
+    exit "$rc"
+}
+trap finish EXIT
+trap 'echo; echo "interrupted (SIGINT)"; exit 130' INT
+trap 'echo "terminated (SIGTERM)"; exit 143' TERM
+
+# ------------------------------------------------------------------------------------- the run
+header "test.sh in $ROOT as $(id -un 2>/dev/null || id -u)$(in_private_netns && echo ' (private network namespace)')"
+step "toolchain: clippy + rustfmt components" ensure_components
+step "testbed: install (i2pd)" "$TESTBED" install
+
+if needs_private_netns; then
+    # everything that needs the network now, then the rest offline inside `unshare -rn`
+    step "cargo fetch (the rest runs without network)" cargo fetch
+    if [ -n "$(fuzz_targets)" ]; then
+        step "cargo-fuzz install" ensure_cargo_fuzz
+        step "cargo fetch (fuzz)" cargo fetch --manifest-path fuzz/Cargo.toml
+    fi
+    trap - EXIT
+    reexec_in_private_netns "$ROOT/scripts/test.sh" "$@"
+fi
+
+lock_testbed_dir "$TESTBED_DIR"
+step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
+step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+step "cargo test (SAM_ADDR=${SAM_ADDR:-unset})" cargo test --workspace
+step "cargo bench --no-run" cargo bench -p sam-proto --no-run
+step "fuzz smoke (${FUZZ_SECONDS} s per target)" fuzz_smoke

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# testbed.sh — the project's offline I2P test network (Debian 12's i2pd 2.45.1, two routers).
+#
+#   testbed.sh install            install i2pd + iproute2 if missing (root; idempotent) and make sure
+#                                 no system i2pd service is running
+#   testbed.sh start DIR [PORT]   start a fresh network whose SAM bridge is 127.0.0.1:PORT (TCP) and
+#                                 127.0.0.1:PORT-1 (UDP); default PORT 17656. Prints KEY=VALUE lines
+#                                 (also in DIR/env). Anything left over from an earlier run on DIR
+#                                 (or a dead one on PORT) is stopped first.
+#   testbed.sh stop DIR           stop exactly what `start DIR` started
+#   testbed.sh status DIR         exit 0 if it runs, 3 if not, 1 if only partly
+#
+# Topology (see testbed/README.md): as root, MODE=veth — the SAM router r1 runs in the caller's network
+# namespace, the floodfill r2 in a private namespace "i2pffPORT" joined by a veth pair.  Without root
+# the routers must live in a private network namespace that the *clients share*: run the whole test
+# command as `unshare -rn <command>` (then `start` detects the namespace and uses MODE=here).  A
+# non-root `start` outside such a namespace still works, but then the network lives in a detached
+# namespace and clients must be run with the CLIENT_EXEC_PREFIX printed (nsenter ...).
+# Env: TESTBED_MODE=veth|here forces a mode; I2PD=path another i2pd; everything else (LOGLEVEL, WARM, ...) goes to start-i2pd.sh.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DEFAULT_PORT=17656
+SYSTEM_SAM_PORT=7656
+
+say() { echo "testbed: $*" >&2; }
+die() { echo "testbed: error: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+usage() {
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+find_i2pd() { command -v i2pd 2>/dev/null || { [ -x /usr/sbin/i2pd ] && echo /usr/sbin/i2pd; } || true; }
+
+# root in the initial user namespace (not the mapped root of `unshare -r`)
+is_real_root() {
+    [ "$(id -u)" = 0 ] && [ "$(awk 'NR == 1 { print $1, $2, $3 }' /proc/self/uid_map)" = "0 0 4294967295" ]
+}
+# this network namespace has no interface but lo (e.g. inside `unshare -rn`)
+in_private_netns() { ! ip -o link show 2>/dev/null | grep -v ': lo:' >/dev/null; }
+
+cmdline_of() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null || true; }
+
+# PIDs of i2pd processes started from DIR (whatever their pidfiles say), found by their command line
+pids_for_dir() { # DIR
+    local p c
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        c=$(cmdline_of "$p")
+        case $c in *"--conf=$1/r1/i2pd.conf "*|*"--conf=$1/r2/i2pd.conf "*) echo "$p" ;; esac
+    done
+}
+
+kill_pids() { # PID...  SIGTERM, wait up to 10 s, then SIGKILL
+    local pid
+    [ $# -gt 0 ] || return 0
+    kill -TERM "$@" 2>/dev/null || true
+    for pid in "$@"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then say "pid $pid still alive after 10 s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+    done
+}
+
+sam_hello() { # PORT [exec prefix...]  -> prints the HELLO reply line, fails if none
+    local port=$1; shift
+    "$@" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'HELLO VERSION MIN=3.0 MAX=3.1\n' >&3 && timeout 2 head -n1 <&3" 2>/dev/null
+}
+
+abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+env_get() { # DIR KEY  -> value from DIR/env (without quotes)
+    [ -f "$1/env" ] || return 0
+    sed -n "s/^$2=//p" "$1/env" | tail -1 | sed 's/^"\(.*\)"$/\1/'
+}
+
+# ------------------------------------------------------------------------------------------- install
+apt_has_candidate() { # (no `| grep -q`: with pipefail, grep's early exit would fail the pipeline)
+    local out; out=$(apt-cache policy "$1" 2>/dev/null || true)
+    [[ $out == *"Candidate: "[0-9]* ]]
+}
+
+system_i2pd_pids() {
+    local p c pidfile_pid=""
+    pidfile_pid=$(cat /run/i2pd/i2pd.pid 2>/dev/null || true)
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = i2pd ] || continue
+        c=$(cmdline_of "$p")
+        # the Debian service: --service / the /etc/i2pd config / the pid in its pidfile / no --conf at all
+        if [ "$p" = "$pidfile_pid" ] || [[ $c == *" --service"* ]] || [[ $c == *"--conf=/etc/i2pd/"* ]] || [[ $c != *"--conf="* ]]; then
+            echo "$p"
+        fi
+    done
+    # whatever i2pd listens on the default SAM port
+    ss -Hltnp "( sport = :$SYSTEM_SAM_PORT )" 2>/dev/null | grep -o '"i2pd",pid=[0-9]*' | sed 's/.*pid=//' || true
+}
+
+stop_system_i2pd() {
+    local pids
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+        if systemctl disable --now i2pd.service >/dev/null 2>&1; then say "systemd: i2pd.service disabled and stopped"; fi
+    fi
+    pids=$(system_i2pd_pids | sort -u)
+    [ -n "$pids" ] || return 0
+    say "a system i2pd is running (pid ${pids//$'\n'/ }): stopping it"
+    if command -v invoke-rc.d >/dev/null; then
+        invoke-rc.d i2pd stop >/dev/null 2>&1 || true
+    fi
+    pids=$(system_i2pd_pids | sort -u)
+    # in containers /usr/sbin/policy-rc.d refuses (exit 101) and invoke-rc.d then exits 0 without stopping it
+    [ -z "$pids" ] || say "still running after invoke-rc.d (refused by policy-rc.d?): SIGTERM to pid ${pids//$'\n'/ }"
+    # shellcheck disable=SC2086  # word list of PIDs
+    [ -z "$pids" ] || kill_pids $pids
+    pids=$(system_i2pd_pids | sort -u)
+    [ -z "$pids" ] || die "could not stop the system i2pd (pid $pids)"
+    if command -v update-rc.d >/dev/null && [ -x /etc/init.d/i2pd ]; then
+        update-rc.d i2pd disable >/dev/null 2>&1 || true   # no start at the next boot either
+    fi
+    say "system i2pd stopped"
+}
+
+cmd_install() {
+    local pkgs=() i2pd rc tmp_policy=""
+    i2pd=$(find_i2pd)
+    if [ -z "$i2pd" ]; then pkgs=(i2pd iproute2)
+    elif ! command -v ip >/dev/null || ! command -v ss >/dev/null; then pkgs=(iproute2); fi
+    if [ ${#pkgs[@]} -gt 0 ]; then
+        is_real_root || die "missing: ${pkgs[*]}; install as root: sudo $0 install  (or: apt-get install -y ${pkgs[*]})"
+        export DEBIAN_FRONTEND=noninteractive
+        local updated=0
+        if ! apt_has_candidate i2pd; then say "apt-get update"; apt-get update -q; updated=1; fi
+        say "apt-get install -y ${pkgs[*]}"
+        rc=0; apt-get install -y -q "${pkgs[@]}" || rc=$?
+        if [ $rc != 0 ] && [ $updated = 0 ]; then
+            say "install failed (exit $rc): retrying after apt-get update"
+            apt-get update -q; rc=0; apt-get install -y -q "${pkgs[@]}" || rc=$?
+        fi
+        if [ $rc != 0 ] && [ -x /usr/sbin/i2pd ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+            # postinst runs `invoke-rc.d i2pd start || exit 1`: where starting services fails, forbid
+            # starts for the duration of the configure step (standard policy-rc.d mechanism)
+            say "configure step failed (exit $rc): retrying with service starts forbidden (policy-rc.d)"
+            tmp_policy=/usr/sbin/policy-rc.d
+            printf '#!/bin/sh\nexit 101\n' > "$tmp_policy"; chmod 755 "$tmp_policy"
+            rc=0; dpkg --configure -a || rc=$?
+            rm -f "$tmp_policy"
+        fi
+        [ $rc = 0 ] || die "apt-get install ${pkgs[*]} failed (exit $rc)"
+    fi
+    i2pd=$(find_i2pd)
+    [ -n "$i2pd" ] || die "i2pd still not found after install"
+    is_real_root && stop_system_i2pd
+    for t in ip ss setsid timeout unshare; do command -v "$t" >/dev/null || die "missing tool: $t"; done
+    say "ok: $("$i2pd" --version 2>/dev/null | head -1) ($i2pd)"
+}
+
+# ------------------------------------------------------------------------------------------- stop
+cmd_stop() { # DIR
+    local dir=${1:?usage: testbed.sh stop DIR} pids
+    dir=$(realpath -m "$dir")
+    [ -d "$dir" ] && "$HERE/stop-i2pd.sh" "$dir"
+    # routers of DIR whose pidfiles are gone or wrong (e.g. a start killed half-way)
+    pids=$(pids_for_dir "$dir")
+    if [ -n "$pids" ]; then
+        say "stopping leftover i2pd of $dir: $(echo "$pids" | tr '\n' ' ')"
+        # shellcheck disable=SC2086
+        kill_pids $pids
+    fi
+    pids=$(pids_for_dir "$dir")
+    [ -z "$pids" ] || die "i2pd of $dir still running: $pids"
+}
+
+# a namespace / veth named after PORT that nobody uses any more (its routers were killed)
+cleanup_stale_port() { # PORT
+    local port=$1 ns=i2pff$1 veth=i2pr1p$1 nspids
+    is_real_root || return 0
+    if ip netns list 2>/dev/null | grep -w "$ns" >/dev/null; then
+        nspids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+        if [ -n "${nspids// /}" ]; then
+            die "namespace $ns is in use by another testbed on port $port (pids: $nspids); stop it (testbed.sh stop ITS_DIR) or use another PORT"
+        fi
+        say "removing stale namespace $ns"
+        ip netns del "$ns"
+    fi
+    if ip link show "$veth" >/dev/null 2>&1; then
+        if sam_hello "$port" >/dev/null; then
+            die "link $veth exists and something answers on 127.0.0.1:$port: another testbed? use another PORT"
+        fi
+        say "removing stale link $veth"
+        ip link del "$veth" 2>/dev/null || true
+    fi
+}
+
+# ------------------------------------------------------------------------------------------- start
+cmd_start() { # DIR [PORT]
+    local dir=${1:?usage: testbed.sh start DIR [PORT]} port=${2:-$DEFAULT_PORT} mode i2pd t0 rc ver
+    if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1025 ] || [ "$port" -gt 65535 ]; then
+        die "PORT must be 1025..65535 (SAM UDP uses PORT-1)"
+    fi
+    i2pd=${I2PD:-$(find_i2pd)}     # I2PD=... : another binary/wrapper (e.g. from fetch-i2pd.sh)
+    [ -n "$i2pd" ] || die "i2pd is not installed: run (as root) $HERE/testbed.sh install"
+    ver=$("$i2pd" --version 2>/dev/null | sed -n 's/^i2pd version \([0-9.]*\).*/\1/p' | head -1)
+    dir=$(abs_dir "$dir")
+
+    if [ -n "${TESTBED_MODE:-}" ]; then mode=$TESTBED_MODE
+    elif is_real_root; then mode=veth
+    elif in_private_netns; then mode=here
+    elif [ "$(id -u)" != 0 ] && command -v unshare >/dev/null; then mode=detached
+    else
+        die "cannot start: need root (network namespace + veth), or run inside a private network namespace with only lo, e.g. as an ordinary user: unshare -rn $0 start $dir $port"
+    fi
+
+    if [ "$mode" = detached ]; then
+        # non-root outside a private namespace: re-exec inside `unshare -rn` with MODE=here.  The routers
+        # keep that namespace alive after we return; clients must join it.
+        say "not root: starting the routers inside a new private network namespace (unshare -rn)"
+        unshare -rn env TESTBED_MODE=here "$0" start "$dir" "$port" >/dev/null || die "start inside unshare -rn failed (are unprivileged user namespaces allowed? sysctl user.max_user_namespaces)"
+        local r1 prefix
+        r1=$(env_get "$dir" R1_PID)
+        prefix="nsenter --preserve-credentials -U -n -t $r1"
+        sed -i "s|^CLIENT_EXEC_PREFIX=.*|CLIENT_EXEC_PREFIX=\"$prefix\"|" "$dir/env"
+        cat "$dir/env"
+        cat >&2 <<MSG
+testbed: NOTE: 127.0.0.1:$port exists only inside that namespace, NOT in yours.  Either run the clients
+testbed:   through the prefix:   $prefix <command>
+testbed: or (better) stop this one and run the whole test command inside one namespace, where
+testbed: start then just works:  unshare -rn <command>   (e.g. unshare -rn ./scripts/test.sh)
+MSG
+        return 0
+    fi
+
+    case $mode in
+        veth) is_real_root || die "TESTBED_MODE=veth needs root" ;;
+        here) in_private_netns || die "MODE=here needs a private network namespace with only lo (run under: unshare -rn ...)" ;;
+        *) die "TESTBED_MODE must be veth or here" ;;
+    esac
+
+    # stale run on DIR (stop uses DIR/env if present, and finds its routers by command line anyway)
+    if [ -f "$dir/env" ] || [ -d "$dir/r1" ] || [ -d "$dir/r2" ] || [ -n "$(pids_for_dir "$dir")" ]; then
+        say "stopping whatever an earlier run left in $dir"
+        cmd_stop "$dir"
+    fi
+    [ "$mode" = veth ] && cleanup_stale_port "$port"
+    if sam_hello "$port" >/dev/null; then
+        die "something else already answers SAM on 127.0.0.1:$port: stop it or pick another PORT"
+    fi
+
+    say "starting i2pd $ver (MODE=$mode) in $dir, SAM 127.0.0.1:$port"
+    t0=$(now)
+    rc=0; MODE=$mode I2PD=$i2pd "$HERE/start-i2pd.sh" "$dir" "$port" || rc=$?
+    if [ $rc != 0 ]; then
+        cmd_stop "$dir" >/dev/null 2>&1 || true
+        if [ "$mode" = veth ]; then ip netns del "i2pff$port" 2>/dev/null || true; ip link del "i2pr1p$port" 2>/dev/null || true; fi
+        echo "testbed: error: start failed (exit $rc); logs: $dir/r1/i2pd.log $dir/r2/i2pd.log (if any)" >&2
+        if [ "$mode" = veth ]; then echo "testbed: if the error above is about 'ip netns'/'ip link' not being permitted (container without CAP_SYS_ADMIN), run the whole test command as: unshare -rn <command>" >&2; fi
+        exit 1
+    fi
+    say "started in $(since "$t0") s"
+}
+
+# ------------------------------------------------------------------------------------------- status
+cmd_status() { # DIR
+    local dir=${1:?usage: testbed.sh status DIR} port mode r1 r2 alive=0 want=0 p prefix=() reply
+    [ -f "$dir/env" ] || { echo "not running (no $dir/env)"; return 3; }
+    dir=$(cd "$dir" && pwd)
+    port=$(env_get "$dir" SAM_TCP_PORT); mode=$(env_get "$dir" MODE)
+    r1=$(env_get "$dir" R1_PID); r2=$(env_get "$dir" R2_PID)
+    for p in "r1:$r1" "r2:$r2"; do
+        [ -n "${p#*:}" ] || continue
+        want=$((want + 1))
+        [[ $(cmdline_of "${p#*:}") == *"--conf=$dir/${p%%:*}/i2pd.conf "* ]] && alive=$((alive + 1))
+    done
+    if [ $alive = 0 ]; then echo "not running (MODE=$mode, SAM port $port)"; return 3; fi
+    if [ $alive != "$want" ]; then echo "partly running: $alive of $want routers alive (MODE=$mode); run: $0 stop $dir"; return 1; fi
+    read -r -a prefix <<< "$(env_get "$dir" CLIENT_EXEC_PREFIX)"   # a word list by design
+    if [ "$mode" = here ] && [ ${#prefix[@]} = 0 ] && [ "$(readlink /proc/self/ns/net)" != "$(readlink "/proc/$r1/ns/net" 2>/dev/null)" ]; then
+        echo "running (MODE=here, pids $r1 $r2) in another network namespace; SAM 127.0.0.1:$port is only reachable there"
+        return 0
+    fi
+    if reply=$(sam_hello "$port" "${prefix[@]}"); then
+        echo "running (MODE=$mode, SAM 127.0.0.1:$port says: $reply, pids r1=$r1 r2=$r2)"
+        return 0
+    fi
+    echo "routers alive (pids $r1 $r2) but SAM 127.0.0.1:$port does not answer"; return 1
+}
+
+case ${1:-} in
+    install) shift; cmd_install "$@" ;;
+    start)   shift; [ $# -ge 1 ] || usage; cmd_start "$@" ;;
+    stop)    shift; [ $# -ge 1 ] || usage; cmd_stop "$@" ;;
+    status)  shift; [ $# -ge 1 ] || usage; cmd_status "$@" ;;
+    *) usage ;;
+esac
