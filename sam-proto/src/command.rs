@@ -47,6 +47,17 @@ sam_message! {
     }
 }
 
+impl DestGenerate<'_> {
+    /// `DEST GENERATE SIGNATURE_TYPE=<sig>`.
+    pub fn new(signature_type: SigType) -> Self {
+        DestGenerate {
+            signature_type: Some(signature_type),
+            crypto_type: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
 sam_message! {
     /// `NAMING LOOKUP NAME= [OPTIONS=true]`: resolve a host name, a `.b32.i2p` or `ME`.
     pub struct NamingLookup = "NAMING" "LOOKUP", command: true {

@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 use crate::error::Error;
 use crate::line::{find_byte, Line};
 use crate::message::{check_key, Field, KeyValue, Message, Writer};
-use crate::reply::{is_base64_byte, PeerLine};
+use crate::reply::{all_base64, PeerLine};
 use crate::types::{SessionId, Version};
 
 /// Longest header line read from a UDP packet (Java drops packets with longer headers).
@@ -145,7 +145,7 @@ impl<'a> UdpHeader<'a> {
             line: "UDP header",
             key: "DESTINATION",
         })?;
-        if destination.contains('=') && !destination.bytes().all(is_base64_byte) {
+        if destination.contains('=') && !all_base64(destination) {
             return Err(Error::BadValue {
                 key: "DESTINATION",
                 reason: "an option where the destination should be",

@@ -310,7 +310,12 @@ fn is_space(c: char) -> bool {
 }
 
 fn split_word(s: &str) -> (&str, &str) {
-    match s.find(is_space) {
+    // Byte search is safe here: space and tab never occur inside a UTF-8 multi-byte sequence.
+    match scan(
+        s.as_bytes(),
+        |w| has_byte(w, b' ') | has_byte(w, b'\t'),
+        |x| x == b' ' || x == b'\t',
+    ) {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, ""),
     }
