@@ -311,7 +311,8 @@ impl PeerLine<'_> {
 /// `true` when every byte is in the I2P base64 alphabet (or `=`); branch-free so that the
 /// 516+ character destinations of accept lines are checked at memory speed.
 pub(crate) fn all_base64(text: &str) -> bool {
-    text.bytes().fold(true, |ok, b| ok & BASE64_BYTES[b as usize])
+    text.bytes()
+        .fold(true, |ok, b| ok & BASE64_BYTES[b as usize])
 }
 
 const BASE64_BYTES: [bool; 256] = {
