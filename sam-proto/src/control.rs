@@ -320,7 +320,9 @@ impl ControlSocket {
             let pong = Pong {
                 text: line.ping_text().map(Cow::Borrowed),
             };
-            return pong.encode(version, out);
+            return pong
+                .encode(version, out)
+                .map_err(|_| crate::exchange::unanswerable_ping());
         }
         if line.is("DATAGRAM", Some("RECEIVED")) {
             let d = DatagramReceived::from_line(line)?;
@@ -371,7 +373,7 @@ impl ControlSocket {
             let status = OtherStatus::from_line(line)?;
             if !status.result.is_ok() {
                 let e = Error::Refused {
-                    reply: "SESSION STATUS",
+                    reply: status_kind(&status.verb),
                     result: status.result,
                     message: status.message.map(|m| String::from(&*m)),
                 };
@@ -387,6 +389,28 @@ impl ControlSocket {
             got: line.describe(),
         })
     }
+}
+
+/// The name of a `<WORD> STATUS` line for error messages.
+fn status_kind(verb: &str) -> &'static str {
+    const KINDS: &[&str] = &[
+        "SESSION STATUS",
+        "STREAM STATUS",
+        "NAMING STATUS",
+        "DATAGRAM STATUS",
+        "RAW STATUS",
+        "DEST STATUS",
+        "QUIT STATUS",
+    ];
+    KINDS
+        .iter()
+        .find(|k| {
+            k.split(' ')
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(verb))
+        })
+        .copied()
+        .unwrap_or("STATUS")
 }
 
 fn size_mismatch() -> Error {

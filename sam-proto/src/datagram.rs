@@ -107,6 +107,13 @@ impl<'a> UdpHeader<'a> {
         let v = fmt_version(self.version, &mut num);
         w.word(v);
         w.word(self.id.as_str());
+        if self.destination.contains('=') && !all_base64(&self.destination) {
+            // The reader takes a word with `=` after the ID for an option, not a destination.
+            return Err(Error::Unencodable {
+                field: "DESTINATION",
+                reason: "only a base64 destination may contain =",
+            });
+        }
         w.token("DESTINATION", &self.destination)?;
         if let Some(p) = self.from_port {
             p.encode("FROM_PORT", &mut w)?;
@@ -117,7 +124,12 @@ impl<'a> UdpHeader<'a> {
         if let Some(p) = self.protocol {
             p.encode("PROTOCOL", &mut w)?;
         }
-        crate::message::write_extra(&mut w, &self.extra, &["FROM_PORT", "TO_PORT", "PROTOCOL"])?;
+        crate::message::write_extra_with(
+            &mut w,
+            &self.extra,
+            &["FROM_PORT", "TO_PORT", "PROTOCOL"],
+            false,
+        )?;
         out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())

@@ -290,7 +290,8 @@ fn handle_line<R: Request>(
         let pong = Pong {
             text: line.ping_text().map(Cow::Borrowed),
         };
-        pong.encode(*version, out)?;
+        pong.encode(*version, out)
+            .map_err(|_| unanswerable_ping())?;
         return Ok(None);
     }
     match state {
@@ -306,6 +307,14 @@ fn handle_line<R: Request>(
             *lines += 1;
             Ok(request.on_line(line, index))
         }
+    }
+}
+
+/// A bridge `PING` whose text cannot be echoed on one line (it holds control characters).
+pub(crate) fn unanswerable_ping() -> Error {
+    Error::BadValue {
+        key: "PING",
+        reason: "the bridge's PING text holds control characters and cannot be echoed",
     }
 }
 

@@ -127,16 +127,16 @@ impl<'o> Writer<'o> {
         Ok(())
     }
 
-    /// Writes a bare token (the destination at the start of an accept line).
+    /// Writes a bare token (a destination: base64 may end in `=` padding, but a token never
+    /// starts with `=`, which would make it read as a parameter).
     pub fn token(&mut self, field: &'static str, text: &str) -> Result<(), Error> {
         if text.is_empty()
-            || text
-                .bytes()
-                .any(|b| is_control(b) || needs_quotes(b) || b == b'=')
+            || text.starts_with('=')
+            || text.bytes().any(|b| is_control(b) || needs_quotes(b))
         {
             return Err(Error::Unencodable {
                 field,
-                reason: "must be one word without spaces, quotes, = or control characters",
+                reason: "must be one word without spaces, quotes or control characters, not starting with =",
             });
         }
         self.word(text);
@@ -351,7 +351,7 @@ impl<'a> Field<'a> for SessionId<'a> {
 }
 
 fn decimal<T: core::str::FromStr>(key: &'static str, text: &str) -> Result<T, Error> {
-    if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::BadValue {
             key,
             reason: "expected a decimal number",
@@ -596,7 +596,24 @@ pub(crate) fn write_extra(
     extra: &[KeyValue<'_>],
     known: &[&str],
 ) -> Result<(), Error> {
+    write_extra_with(w, extra, known, true)
+}
+
+/// [`write_extra`], optionally refusing bare keys (where a bare key would be misread, e.g. as
+/// the action word after a destination, or where the reader requires `=`).
+pub(crate) fn write_extra_with(
+    w: &mut Writer<'_>,
+    extra: &[KeyValue<'_>],
+    known: &[&str],
+    allow_bare: bool,
+) -> Result<(), Error> {
     for (i, kv) in extra.iter().enumerate() {
+        if !allow_bare && kv.value.is_none() {
+            return Err(Error::Unencodable {
+                field: "option value",
+                reason: "this line kind needs KEY=VALUE options",
+            });
+        }
         if known.iter().any(|k| *k == kv.key) {
             return Err(Error::Unencodable {
                 field: "option key",

@@ -178,6 +178,13 @@ impl<'a> Message<'a> for OtherStatus<'a> {
         })
     }
     fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        if self.verb.eq_ignore_ascii_case("PING") || self.verb.eq_ignore_ascii_case("PONG") {
+            // Everything after PING/PONG is read as their text, never as STATUS.
+            return Err(Error::Unencodable {
+                field: "verb",
+                reason: "PING and PONG have no STATUS form",
+            });
+        }
         w.token("verb", &self.verb)?;
         w.word("STATUS");
         w.pair("RESULT", self.result.as_str())?;
@@ -286,7 +293,7 @@ impl<'a> Message<'a> for PeerLine<'a> {
         if let Some(p) = self.to_port {
             crate::message::Field::encode(&p, "TO_PORT", w)?;
         }
-        crate::message::write_extra(w, &self.extra, &["FROM_PORT", "TO_PORT"])
+        crate::message::write_extra_with(w, &self.extra, &["FROM_PORT", "TO_PORT"], false)
     }
 }
 
