@@ -1,2 +1,98 @@
-//! Placeholder: see the workspace README.
+//! SAM v3 for I2P over tokio: sessions, streams, datagrams.
+//!
+//! This crate moves bytes between tokio sockets and the sans-IO protocol crate
+//! [`sam_proto`]: every SAM line is built, parsed and interpreted there. A [`Sam`] handle
+//! describes the bridge; [`Sam::session`] creates a [`Session`] (a destination with its control
+//! socket), which opens and accepts [`Stream`]s, resolves names, forwards incoming streams to a
+//! local port and sends and receives datagrams ([`DatagramSocket`]).
+//!
+//! ```no_run
+//! use sam_tokio::{Sam, SessionOptions, Style};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn run() -> sam_tokio::Result<()> {
+//! // SAM_ADDR=host:port overrides the default bridge 127.0.0.1:7656.
+//! let sam = Sam::from_env();
+//! let session = sam.session(SessionOptions::new(Style::Stream)).await?;
+//! println!("we are {}", session.address());
+//!
+//! // Connect to a destination (base64, .b32.i2p or a host name)...
+//! let mut stream = session.connect("example.i2p").await?;
+//! stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
+//! let mut page = Vec::new();
+//! stream.read_to_end(&mut page).await?;
+//!
+//! // ...and accept one stream.
+//! let incoming = session.accept().await?;
+//! println!("stream from {:?}", incoming.peer.map(|d| d.b32_address()));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every future is cancel safe: dropping it at any await leaves the session usable (see
+//! [`Session`]). Private keys never appear in `Debug` output; [`save_keys`] writes them with
+//! mode 0600.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod control;
+mod datagram;
+mod driver;
+mod error;
+mod keyfile;
+mod sam;
+mod session;
+mod stream;
+
+pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
+pub use datagram::{DatagramSocket, Received};
+pub use error::{Error, Result};
+pub use keyfile::{load_keys, save_keys};
+pub use sam::Sam;
+pub use session::{
+    read_forwarded, ConnectOptions, Forward, Incoming, IncomingStreams, Session, SessionOptions,
+    Style, SubsessionOptions,
+};
+pub use stream::{Stream, StreamReadHalf};
+
+/// The protocol crate, for its key and result types.
+pub use sam_proto;
+pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::{ResultCode, Version};
+
+/// Every public future must be usable with `tokio::spawn` (checked at compile time).
+#[cfg(test)]
+#[allow(dead_code)]
+fn futures_are_send(
+    sam: &Sam,
+    session: &Session,
+    datagrams: &DatagramSocket,
+    dest: &Destination,
+    keys: &PrivateKeys,
+    tcp: tokio::net::TcpStream,
+) {
+    fn is_send<T: Send>(_: T) {}
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    is_send(sam.session(SessionOptions::default()));
+    is_send(sam.lookup("x.i2p"));
+    is_send(sam.generate_destination(SigType::Ed25519));
+    is_send(session.connect("x.i2p"));
+    is_send(session.connect_with("x.i2p", ConnectOptions::default()));
+    is_send(session.accept());
+    is_send(session.incoming());
+    is_send(session.forward(addr));
+    is_send(session.lookup("x.i2p"));
+    is_send(session.add(SubsessionOptions::new(Style::Stream, "s")));
+    is_send(session.remove("s"));
+    is_send(session.datagram_socket());
+    is_send(session.close());
+    is_send(datagrams.send_to(dest, b"x", None));
+    is_send(datagrams.recv_from());
+    is_send(read_forwarded(tcp));
+    is_send(save_keys("k", keys));
+    is_send(load_keys("k"));
+    fn is_sync<T: Send + Sync + Clone>() {}
+    is_sync::<Session>();
+    is_sync::<Sam>();
+}

@@ -1,0 +1,202 @@
+//! Datagrams of DATAGRAM and RAW sessions over UDP.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sam_proto::control::ReceivedDatagram;
+use sam_proto::datagram::{parse_repliable, RawHeader, UdpHeader};
+use sam_proto::keys::Destination;
+use tokio::net::UdpSocket;
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// Largest UDP datagram.
+const MAX_PACKET: usize = 64 * 1024;
+
+/// A datagram received by a DATAGRAM or RAW session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The payload.
+    pub payload: Vec<u8>,
+    /// The sender (DATAGRAM sessions; `None` for RAW, which is anonymous).
+    pub source: Option<Destination>,
+    /// The sender's port (bridges at SAM 3.2+ that send it).
+    pub from_port: Option<u16>,
+    /// Our port (bridges at SAM 3.2+ that send it).
+    pub to_port: Option<u16>,
+}
+
+/// Sends and receives the datagrams of a DATAGRAM or RAW session (from
+/// [`Session::datagram_socket`]).
+///
+/// Sending writes a SAM UDP packet to the bridge's UDP port. Receiving reads what the bridge
+/// forwards to the UDP socket the session registered at creation (and datagrams the bridge
+/// delivers on the control socket, if any). Packets that do not parse are skipped and counted
+/// ([`DatagramSocket::skipped`]). The socket keeps its session alive. Both methods are cancel
+/// safe.
+pub struct DatagramSocket {
+    session: Session,
+    udp: Arc<UdpSocket>,
+    bridge: SocketAddr,
+    raw: bool,
+    header: bool,
+    skipped: AtomicU64,
+}
+
+impl fmt::Debug for DatagramSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatagramSocket")
+            .field("session", &self.session)
+            .field("local", &self.udp.local_addr().ok())
+            .field("bridge", &self.bridge)
+            .field("skipped", &self.skipped())
+            .finish()
+    }
+}
+
+impl DatagramSocket {
+    pub(crate) fn new(
+        session: Session,
+        udp: Arc<UdpSocket>,
+        bridge: SocketAddr,
+        raw: bool,
+        header: bool,
+    ) -> DatagramSocket {
+        DatagramSocket {
+            session,
+            udp,
+            bridge,
+            raw,
+            header,
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    /// The session this socket belongs to.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The bridge's UDP address that datagrams are sent to.
+    pub fn bridge_addr(&self) -> SocketAddr {
+        self.bridge
+    }
+
+    /// The local UDP address the bridge forwards to.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.udp.local_addr()?)
+    }
+
+    /// How many received packets were skipped because they did not parse.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2 bridges),
+    /// as one UDP packet to the bridge's UDP port.
+    ///
+    /// SAM gives no acknowledgement: a datagram may be lost, and bridges drop the first ones
+    /// to a destination whose lease set they do not have yet (a [`Session::lookup`] first
+    /// helps). Header and payload must fit in 32 KiB (about 31 KB of payload).
+    pub async fn send_to(
+        &self,
+        dest: &Destination,
+        payload: &[u8],
+        ports: Option<(u16, u16)>,
+    ) -> Result<()> {
+        if self.session.is_closed() {
+            return Err(Error::SessionClosed);
+        }
+        let base64 = dest.to_base64();
+        let mut header = UdpHeader::new(self.session.session_id().clone(), base64.as_str());
+        if let Some((from, to)) = ports {
+            header.from_port = Some(from);
+            header.to_port = Some(to);
+        }
+        let mut packet = Vec::with_capacity(base64.len() + 64 + payload.len());
+        header
+            .encode_with_payload(payload, &mut packet)
+            .map_err(|e| Error::proto("datagram send", e))?;
+        self.udp.send_to(&packet, self.bridge).await?;
+        Ok(())
+    }
+
+    /// Waits for the next datagram.
+    pub async fn recv_from(&self) -> Result<Received> {
+        let mut control = self.session.control().datagrams.lock().await;
+        let mut control_open = true;
+        let mut buf = vec![0u8; MAX_PACKET];
+        loop {
+            tokio::select! {
+                got = self.udp.recv_from(&mut buf) => {
+                    let (n, _from) = got?;
+                    match self.parse(buf.get(..n).unwrap_or_default()) {
+                        Some(received) => return Ok(received),
+                        None => self.skip(),
+                    }
+                }
+                delivered = control.recv(), if control_open => match delivered {
+                    Some(d) => match from_control(d) {
+                        Some(received) => return Ok(received),
+                        None => self.skip(),
+                    },
+                    // The control task has ended.
+                    None => {
+                        control_open = false;
+                        if self.session.is_closed() {
+                            return Err(Error::SessionClosed);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    fn skip(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn parse(&self, packet: &[u8]) -> Option<Received> {
+        if self.raw {
+            if !self.header {
+                return Some(Received {
+                    payload: packet.to_vec(),
+                    source: None,
+                    from_port: None,
+                    to_port: None,
+                });
+            }
+            let (header, payload) = RawHeader::parse_packet(packet).ok()?;
+            return Some(Received {
+                payload: payload.to_vec(),
+                source: None,
+                from_port: header.from_port,
+                to_port: header.to_port,
+            });
+        }
+        let (peer, payload) = parse_repliable(packet).ok()?;
+        let source = peer.parse_destination().ok()?;
+        Some(Received {
+            payload: payload.to_vec(),
+            source: Some(source),
+            from_port: peer.from_port,
+            to_port: peer.to_port,
+        })
+    }
+}
+
+fn from_control(d: ReceivedDatagram) -> Option<Received> {
+    let source = match d.source {
+        Some(text) => Some(Destination::from_base64(&text).ok()?),
+        None => None,
+    };
+    Some(Received {
+        payload: d.payload,
+        source,
+        from_port: d.from_port,
+        to_port: d.to_port,
+    })
+}

@@ -1,0 +1,812 @@
+//! Sessions: one destination on the bridge, its streams, lookups and datagrams.
+
+use std::borrow::Cow;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sam_proto::command::{
+    options as option_list, NamingLookup, SessionAdd, SessionCreate, SessionRemove, StreamAccept,
+    StreamConnect, StreamForward,
+};
+use sam_proto::control::{Completion, ControlCommand};
+use sam_proto::exchange::Exchange;
+use sam_proto::keys::{B32Address, Destination, PrivateKeys, SigType};
+use sam_proto::message::Message;
+use sam_proto::{ResultCode, Secret, SessionId, SessionStyle, Version};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::oneshot;
+
+use crate::config::SamConfig;
+use crate::control::{self, ControlHandle, ControlRequest};
+use crate::datagram::DatagramSocket;
+use crate::driver::{drive, open, request, within, Opened};
+use crate::error::{Error, Result};
+use crate::stream::Stream;
+
+/// The kind of session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Style {
+    /// Virtual streams (`STYLE=STREAM`): connect, accept, forward.
+    Stream,
+    /// Repliable, authenticated datagrams (`STYLE=DATAGRAM`).
+    Datagram,
+    /// Anonymous raw datagrams (`STYLE=RAW`).
+    Raw,
+    /// A primary session holding sub-sessions (`STYLE=PRIMARY`, or `MASTER` on bridges that
+    /// predate the name: always below SAM 3.3, and as a fallback when a 3.3 bridge refuses).
+    Primary,
+}
+
+impl Style {
+    fn uses_udp(self) -> bool {
+        matches!(self, Style::Datagram | Style::Raw)
+    }
+
+    fn wire(self) -> SessionStyle {
+        match self {
+            Style::Stream => SessionStyle::Stream,
+            Style::Datagram => SessionStyle::Datagram,
+            Style::Raw => SessionStyle::Raw,
+            Style::Primary => SessionStyle::Primary,
+        }
+    }
+}
+
+/// The I2CP option every new session gets unless the caller sets it: modern lease set
+/// encryption (ECIES-X25519 with ElGamal fallback), which routers do not default to.
+const DEFAULT_OPTIONS: &[(&str, &str)] = &[("i2cp.leaseSetEncType", "4,0")];
+
+/// What [`Sam::session`](crate::Sam::session) creates.
+///
+/// ```
+/// use sam_tokio::{SessionOptions, Style};
+///
+/// let options = SessionOptions::new(Style::Stream)
+///     .option("inbound.length", "0")
+///     .option("outbound.length", "0");
+/// assert!(options.keys.is_none()); // a new (TRANSIENT) destination
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// The session style.
+    pub style: Style,
+    /// The destination to use; `None` asks the bridge for a new one (`TRANSIENT`).
+    pub keys: Option<PrivateKeys>,
+    /// Signature type of a new destination, default Ed25519 (routers default to DSA-SHA1).
+    pub signature_type: SigType,
+    /// The session ID; `None` picks a random one.
+    pub id: Option<String>,
+    /// Default I2CP source port (SAM 3.2).
+    pub from_port: Option<u16>,
+    /// Default I2CP destination port (SAM 3.2).
+    pub to_port: Option<u16>,
+    /// RAW protocol number (SAM 3.2).
+    pub protocol: Option<u8>,
+    /// RAW: ask the bridge to forward a header line with ports (SAM 3.2, Java).
+    pub header: Option<bool>,
+    /// I2CP and streaming options passed through as `key=value`, in order. The default holds
+    /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
+    pub options: Vec<(String, String)>,
+}
+
+impl SessionOptions {
+    /// A transient session of `style` with the defaults.
+    pub fn new(style: Style) -> SessionOptions {
+        SessionOptions {
+            style,
+            keys: None,
+            signature_type: SigType::Ed25519,
+            id: None,
+            from_port: None,
+            to_port: None,
+            protocol: None,
+            header: None,
+            options: DEFAULT_OPTIONS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Sets an option, replacing an earlier value of the same key.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> SessionOptions {
+        set_option(&mut self.options, key.into(), value.into());
+        self
+    }
+
+    /// Uses saved keys instead of a new destination.
+    pub fn with_keys(mut self, keys: PrivateKeys) -> SessionOptions {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Uses this session ID instead of a random one.
+    pub fn with_id(mut self, id: impl Into<String>) -> SessionOptions {
+        self.id = Some(id.into());
+        self
+    }
+}
+
+impl Default for SessionOptions {
+    fn default() -> SessionOptions {
+        SessionOptions::new(Style::Stream)
+    }
+}
+
+fn set_option(options: &mut Vec<(String, String)>, key: String, value: String) {
+    match options.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => options.push((key, value)),
+    }
+}
+
+/// A sub-session for [`Session::add`] (PRIMARY sessions, SAM 3.3).
+#[derive(Debug, Clone)]
+pub struct SubsessionOptions {
+    /// The sub-session style (`Stream`, `Datagram` or `Raw`).
+    pub style: Style,
+    /// The sub-session ID, unique on the bridge.
+    pub id: String,
+    /// Source port; also what tells sub-sessions apart. Default `Some(0)`: i2pd 2.45 never
+    /// answers a `SESSION ADD` without it.
+    pub from_port: Option<u16>,
+    /// Default destination port.
+    pub to_port: Option<u16>,
+    /// RAW protocol number.
+    pub protocol: Option<u8>,
+    /// Inbound port filter.
+    pub listen_port: Option<u16>,
+    /// Inbound RAW protocol filter.
+    pub listen_protocol: Option<u8>,
+    /// RAW header forwarding.
+    pub header: Option<bool>,
+    /// Options passed through as `key=value`.
+    pub options: Vec<(String, String)>,
+}
+
+impl SubsessionOptions {
+    /// A sub-session of `style` named `id`.
+    pub fn new(style: Style, id: impl Into<String>) -> SubsessionOptions {
+        SubsessionOptions {
+            style,
+            id: id.into(),
+            from_port: Some(0),
+            to_port: None,
+            protocol: None,
+            listen_port: None,
+            listen_protocol: None,
+            header: None,
+            options: Vec::new(),
+        }
+    }
+}
+
+/// Options for [`Session::connect_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// I2CP source port (SAM 3.2).
+    pub from_port: Option<u16>,
+    /// I2CP destination port (SAM 3.2).
+    pub to_port: Option<u16>,
+    /// No status reply: the stream is returned at once and a failure shows as EOF.
+    pub silent: bool,
+}
+
+/// A stream someone opened to us.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The stream.
+    pub stream: Stream,
+    /// Who connected (`None` when the bridge does not say).
+    pub peer: Option<Destination>,
+    /// The peer's port (SAM 3.2 bridges that send it).
+    pub from_port: Option<u16>,
+    /// Our port the peer connected to (SAM 3.2 bridges that send it).
+    pub to_port: Option<u16>,
+}
+
+impl Incoming {
+    fn new(stream: Stream, accepted: sam_proto::exchange::Accepted) -> Incoming {
+        Incoming {
+            stream,
+            peer: accepted.peer,
+            from_port: accepted.from_port,
+            to_port: accepted.to_port,
+        }
+    }
+}
+
+/// State shared by a session and its sub-sessions.
+struct Shared {
+    config: Arc<SamConfig>,
+    keys: PrivateKeys,
+    version: Version,
+    /// The style the session was created with.
+    style: Style,
+    /// Our end of the control socket (where the bridge forwards datagrams to).
+    local_ip: IpAddr,
+    /// The bridge's end of the control socket.
+    bridge: SocketAddr,
+    control: ControlHandle,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last handle is gone: close the control socket even mid-command.
+        self.control.shutdown.notify_one();
+    }
+}
+
+/// What differs between a session and its sub-sessions.
+struct View {
+    id: SessionId<'static>,
+    style: Style,
+    /// Where the bridge forwards this (sub-)session's datagrams.
+    udp: Option<Arc<UdpSocket>>,
+    header: bool,
+}
+
+/// A SAM session: a destination on the bridge with its control socket.
+///
+/// Cloning is cheap (an `Arc`); all clones are the same session. The control socket belongs to
+/// a background task that answers the bridge's probes, receives datagrams and runs one
+/// command at a time ([`Session::lookup`], [`Session::add`], [`Session::remove`]). The session
+/// ends when [`Session::close`] is called, when the bridge closes the control socket, or when
+/// the last handle (including [`DatagramSocket`]s and [`IncomingStreams`]) is dropped; after
+/// that every call fails with [`Error::SessionClosed`].
+///
+/// **Cancel safety**: every method may be cancelled (its future dropped, e.g. by a timeout)
+/// at any await and the session stays usable. Stream operations ([`connect`](Self::connect),
+/// [`accept`](Self::accept), [`forward`](Self::forward)) use their own socket, which dropping
+/// closes. Control-socket commands are finished by the background task, which discards an
+/// answer nobody waits for, so the control socket is never left in the middle of an exchange.
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+    view: Arc<View>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.view.id)
+            .field("style", &self.view.style)
+            .field("address", &self.address())
+            .field("version", &self.shared.version)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Session {
+    /// `SESSION CREATE` on a new socket, which becomes the control socket.
+    pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
+        let id = match &options.id {
+            Some(id) => {
+                SessionId::new(id.clone()).map_err(|e| Error::proto(SessionCreate::KIND, e))?
+            }
+            None => random_id()?,
+        };
+        // Refuse what cannot be sent before connecting (the address here is a placeholder).
+        let probe = create_command(
+            &options,
+            &id,
+            options.style.wire(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 1))),
+        );
+        Exchange::new(probe).map_err(|e| Error::proto(SessionCreate::KIND, e))?;
+
+        let mut sent_primary = false;
+        let created = match create_once(&config, &options, &id, true, &mut sent_primary).await {
+            // A 3.3 bridge that predates the name PRIMARY refuses it (and closes the socket):
+            // try again with MASTER on a new one.
+            Err(Error::Refused {
+                result: ResultCode::I2pError,
+                ..
+            }) if sent_primary => {
+                create_once(&config, &options, &id, false, &mut sent_primary).await?
+            }
+            other => other?,
+        };
+        let Created {
+            opened,
+            keys,
+            local_ip,
+            bridge,
+            udp,
+        } = created;
+        let version = opened.version;
+        let shared = Arc::new(Shared {
+            config,
+            keys,
+            version,
+            style: options.style,
+            local_ip,
+            bridge,
+            control: control::spawn(opened),
+        });
+        let view = Arc::new(View {
+            id,
+            style: options.style,
+            udp: udp.map(Arc::new),
+            header: options.header == Some(true),
+        });
+        Ok(Session { shared, view })
+    }
+
+    /// The session ID.
+    pub fn id(&self) -> &str {
+        self.view.id.as_str()
+    }
+
+    /// The session style.
+    pub fn style(&self) -> Style {
+        self.view.style
+    }
+
+    /// The session's private keys, as the bridge reported them in `SESSION STATUS`.
+    pub fn keys(&self) -> &PrivateKeys {
+        &self.shared.keys
+    }
+
+    /// The session's public destination.
+    pub fn destination(&self) -> &Destination {
+        self.shared.keys.destination()
+    }
+
+    /// The session's `.b32.i2p` address.
+    pub fn address(&self) -> B32Address {
+        self.destination().b32_address()
+    }
+
+    /// The SAM version the bridge agreed to for this session.
+    pub fn version(&self) -> Version {
+        self.shared.version
+    }
+
+    /// The configuration the session was created with.
+    pub fn config(&self) -> &SamConfig {
+        &self.shared.config
+    }
+
+    /// `true` once the control socket is closed (by [`Session::close`] or by the bridge).
+    pub fn is_closed(&self) -> bool {
+        self.shared.control.is_closed()
+    }
+
+    /// Closes the control socket, which ends the session on the bridge (and, with it, every
+    /// sub-session and stream of the session). Returns once the socket is closed.
+    pub async fn close(&self) {
+        self.shared.control.shutdown.notify_one();
+        let mut closed = self.shared.control.closed.clone();
+        // An error means the task is gone, which is closed too.
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::SessionClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A failure on a stream socket: if the session has gone meanwhile, say that instead.
+    fn closed_or(&self, e: Error) -> Error {
+        if self.is_closed() {
+            Error::SessionClosed
+        } else {
+            e
+        }
+    }
+
+    /// Opens a stream to `dest`: a base64 destination, a `.b32.i2p` address or a host name
+    /// (passed as-is to the bridge), within the configured `stream_timeout`.
+    pub async fn connect(&self, dest: &str) -> Result<Stream> {
+        self.connect_with(dest, ConnectOptions::default()).await
+    }
+
+    /// [`Session::connect`] with ports or `SILENT`.
+    pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
+        self.ensure_open()?;
+        let mut command = StreamConnect::new(self.view.id.clone(), dest.to_owned());
+        command.from_port = options.from_port;
+        command.to_port = options.to_port;
+        command.silent = options.silent.then_some(true);
+        let timeout = Some(self.shared.config.stream_timeout);
+        let (opened, ()) = request(&self.shared.config, StreamConnect::KIND, timeout, command)
+            .await
+            .map_err(|e| self.closed_or(e))?;
+        Ok(Stream::from_parts(opened.socket, opened.buf))
+    }
+
+    /// Waits (without a timeout) for someone to open a stream to this session.
+    ///
+    /// Each call uses its own socket; several may wait at once.
+    pub async fn accept(&self) -> Result<Incoming> {
+        self.ensure_open()?;
+        let command = StreamAccept::new(self.view.id.clone());
+        let (opened, accepted) = request(&self.shared.config, StreamAccept::KIND, None, command)
+            .await
+            .map_err(|e| self.closed_or(e))?;
+        Ok(Incoming::new(
+            Stream::from_parts(opened.socket, opened.buf),
+            accepted,
+        ))
+    }
+
+    /// The incoming streams, one [`Session::accept`] after another, as a
+    /// [`futures_core::Stream`]. It ends after yielding [`Error::SessionClosed`].
+    pub fn incoming(&self) -> IncomingStreams {
+        IncomingStreams {
+            session: self.clone(),
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// Asks the bridge to connect to `local` for every incoming stream (read the peer with
+    /// [`read_forwarded`]). Forwarding lasts as long as the returned [`Forward`].
+    pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
+        self.ensure_open()?;
+        let mut command = StreamForward::new(self.view.id.clone(), local.port());
+        command.host = Some(Cow::Owned(local.ip().to_string()));
+        let timeout = Some(self.shared.config.stream_timeout);
+        let (opened, ()) = request(&self.shared.config, StreamForward::KIND, timeout, command)
+            .await
+            .map_err(|e| self.closed_or(e))?;
+        Ok(Forward {
+            _socket: opened.socket,
+            local,
+        })
+    }
+
+    /// Resolves `name` (a host name, a `.b32.i2p` address, a base64 destination or `ME`)
+    /// through the session's own control socket, within `lookup_timeout`.
+    pub async fn lookup(&self, name: &str) -> Result<Destination> {
+        let command = ControlCommand::Lookup(NamingLookup::new(name.to_owned()));
+        let timeout = self.shared.config.lookup_timeout;
+        match self.command(NamingLookup::KIND, timeout, command).await? {
+            Completion::Lookup(destination) => Ok(destination),
+            _ => Err(unexpected_completion()),
+        }
+    }
+
+    /// Adds a sub-session to a [`Style::Primary`] session and returns a handle for it. The
+    /// handle shares the primary's control socket: closing it closes the primary.
+    pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
+        if self.shared.style != Style::Primary {
+            // Bridges answer this with an error that also destroys the session.
+            return Err(Error::InvalidInput(
+                "sub-sessions need a session created with Style::Primary".to_owned(),
+            ));
+        }
+        let id =
+            SessionId::new(options.id.clone()).map_err(|e| Error::proto(SessionAdd::KIND, e))?;
+        let mut command = SessionAdd::new(options.style.wire(), id.clone());
+        let udp = if options.style.uses_udp() {
+            let udp = UdpSocket::bind((self.shared.local_ip, 0)).await?;
+            let addr = udp.local_addr()?;
+            command.host = Some(Cow::Owned(addr.ip().to_string()));
+            command.port = Some(addr.port());
+            Some(Arc::new(udp))
+        } else {
+            None
+        };
+        command.from_port = options.from_port;
+        command.to_port = options.to_port;
+        command.protocol = options.protocol;
+        command.listen_port = options.listen_port;
+        command.listen_protocol = options.listen_protocol;
+        command.header = options.header;
+        command.extra = option_list::<_, String, String>(options.options.iter().cloned());
+        let timeout = self.shared.config.session_timeout;
+        match self
+            .command(SessionAdd::KIND, timeout, ControlCommand::Add(command))
+            .await?
+        {
+            Completion::Added => {}
+            _ => return Err(unexpected_completion()),
+        }
+        Ok(Session {
+            shared: self.shared.clone(),
+            view: Arc::new(View {
+                id,
+                style: options.style,
+                udp,
+                header: options.header == Some(true),
+            }),
+        })
+    }
+
+    /// Removes the sub-session `id` from a primary session.
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        let id = SessionId::new(id.to_owned()).map_err(|e| Error::proto(SessionRemove::KIND, e))?;
+        let command = ControlCommand::Remove(SessionRemove {
+            id,
+            extra: Vec::new(),
+        });
+        let timeout = self.shared.config.session_timeout;
+        match self.command(SessionRemove::KIND, timeout, command).await? {
+            Completion::Removed => Ok(()),
+            _ => Err(unexpected_completion()),
+        }
+    }
+
+    /// A socket to send and receive this DATAGRAM or RAW session's datagrams. The bridge
+    /// forwards to a UDP socket bound when the session was created; sending goes to the
+    /// bridge's UDP port ([`SamConfig::udp_address`]).
+    pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
+        self.ensure_open()?;
+        let Some(udp) = self.view.udp.clone() else {
+            return Err(Error::InvalidInput(
+                "datagram_socket needs a Datagram or Raw session".to_owned(),
+            ));
+        };
+        let bridge = match &self.shared.config.udp_address {
+            Some(addr) => tokio::net::lookup_host(addr.as_str())
+                .await?
+                .next()
+                .ok_or_else(|| {
+                    Error::InvalidInput("SAM UDP address resolves to nothing".to_owned())
+                })?,
+            None => {
+                let port = self.shared.bridge.port().checked_sub(1).ok_or_else(|| {
+                    Error::InvalidInput("no SAM UDP port below TCP port 0".to_owned())
+                })?;
+                SocketAddr::new(self.shared.bridge.ip(), port)
+            }
+        };
+        Ok(DatagramSocket::new(
+            self.clone(),
+            udp,
+            bridge,
+            self.view.style == Style::Raw,
+            self.view.header,
+        ))
+    }
+
+    pub(crate) fn session_id(&self) -> &SessionId<'static> {
+        &self.view.id
+    }
+
+    pub(crate) fn control(&self) -> &ControlHandle {
+        &self.shared.control
+    }
+
+    /// Runs one command on the control socket through the control task.
+    async fn command(
+        &self,
+        operation: &'static str,
+        timeout: Duration,
+        command: ControlCommand<'static>,
+    ) -> Result<Completion> {
+        self.ensure_open()?;
+        let (reply, answer) = oneshot::channel();
+        let request = ControlRequest {
+            operation,
+            command,
+            reply,
+        };
+        within(timeout, operation, async {
+            self.shared
+                .control
+                .commands
+                .send(request)
+                .await
+                .map_err(|_| Error::SessionClosed)?;
+            answer.await.map_err(|_| Error::SessionClosed)?
+        })
+        .await
+    }
+}
+
+fn unexpected_completion() -> Error {
+    Error::Protocol(sam_proto::Error::Misuse(
+        "the control socket finished another command",
+    ))
+}
+
+/// What a successful `SESSION CREATE` leaves.
+struct Created {
+    opened: Opened,
+    keys: PrivateKeys,
+    local_ip: IpAddr,
+    bridge: SocketAddr,
+    udp: Option<UdpSocket>,
+}
+
+/// One `SESSION CREATE` attempt on a new socket. `allow_primary`: a PRIMARY session may be
+/// sent as `PRIMARY` (when the bridge agreed to 3.3); `sent_primary` says whether it was.
+async fn create_once(
+    config: &SamConfig,
+    options: &SessionOptions,
+    id: &SessionId<'static>,
+    allow_primary: bool,
+    sent_primary: &mut bool,
+) -> Result<Created> {
+    let mut opened = open(config).await?;
+    let local_ip = opened.socket.local_addr()?.ip();
+    let bridge = opened.socket.peer_addr()?;
+    // DATAGRAM/RAW: the bridge forwards to a UDP socket of ours (i2pd needs HOST and PORT).
+    let udp = if options.style.uses_udp() {
+        Some(UdpSocket::bind((local_ip, 0)).await?)
+    } else {
+        None
+    };
+    let udp_addr = match &udp {
+        Some(udp) => Some(udp.local_addr()?),
+        None => None,
+    };
+    let style = match options.style {
+        Style::Primary if allow_primary && opened.version >= Version::V3_3 => {
+            *sent_primary = true;
+            SessionStyle::Primary
+        }
+        Style::Primary => {
+            *sent_primary = false;
+            SessionStyle::Master
+        }
+        other => other.wire(),
+    };
+    let command = create_command(options, id, style, udp_addr);
+    let exchange = Exchange::new(command)
+        .and_then(|e| e.with_version(opened.version))
+        .map_err(|e| Error::proto(SessionCreate::KIND, e))?;
+    let keys = within(
+        config.session_timeout,
+        SessionCreate::KIND,
+        drive(
+            &mut opened.socket,
+            exchange,
+            &mut opened.buf,
+            SessionCreate::KIND,
+        ),
+    )
+    .await?;
+    Ok(Created {
+        opened,
+        keys,
+        local_ip,
+        bridge,
+        udp,
+    })
+}
+
+fn create_command(
+    options: &SessionOptions,
+    id: &SessionId<'static>,
+    style: SessionStyle,
+    udp: Option<SocketAddr>,
+) -> SessionCreate<'static> {
+    let destination = match &options.keys {
+        Some(keys) => Secret::new(keys.to_base64()),
+        // The SAM word for "make me a new destination" (sam-proto has no constant for it).
+        None => Secret::new("TRANSIENT"),
+    };
+    let mut command = SessionCreate::new(style, id.clone(), destination);
+    if options.keys.is_none() {
+        command.signature_type = Some(options.signature_type);
+    }
+    if let Some(udp) = udp {
+        command.host = Some(Cow::Owned(udp.ip().to_string()));
+        command.port = Some(udp.port());
+    }
+    command.from_port = options.from_port;
+    command.to_port = options.to_port;
+    command.protocol = options.protocol;
+    command.header = options.header;
+    command.extra = option_list::<_, String, String>(options.options.iter().cloned());
+    command
+}
+
+/// A random session ID such as `sam-k3v9...`: 128 bits from std's randomly keyed SipHash
+/// (seeded by the OS), so other bridge clients cannot guess it.
+fn random_id() -> Result<SessionId<'static>> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut id = String::with_capacity(4 + 26);
+    id.push_str("sam-");
+    for round in 0u8..2 {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u8(round);
+        hasher.write_u64(count);
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        let mut bits = hasher.finish();
+        for _ in 0..13 {
+            id.push(char::from(ALPHABET[(bits & 31) as usize]));
+            bits >>= 5;
+        }
+    }
+    SessionId::new(id).map_err(|e| Error::proto(SessionCreate::KIND, e))
+}
+
+/// The incoming streams of a session (from [`Session::incoming`]): a
+/// [`futures_core::Stream`] of [`Incoming`], one accept at a time. It ends after yielding
+/// [`Error::SessionClosed`]. Dropping it cancels the pending accept.
+pub struct IncomingStreams {
+    session: Session,
+    pending: Option<Pin<Box<dyn Future<Output = Result<Incoming>> + Send>>>,
+    done: bool,
+}
+
+impl fmt::Debug for IncomingStreams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingStreams")
+            .field("session", &self.session)
+            .field("accepting", &self.pending.is_some())
+            .finish()
+    }
+}
+
+impl futures_core::Stream for IncomingStreams {
+    type Item = Result<Incoming>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let session = &this.session;
+        let pending = this.pending.get_or_insert_with(|| {
+            let session = session.clone();
+            Box::pin(async move { session.accept().await })
+        });
+        match pending.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                this.pending = None;
+                if matches!(result, Err(Error::SessionClosed)) {
+                    this.done = true;
+                }
+                Poll::Ready(Some(result))
+            }
+        }
+    }
+}
+
+/// An active `STREAM FORWARD` (from [`Session::forward`]): the bridge connects to the local
+/// address for every incoming stream. Dropping it closes its socket, which stops forwarding.
+#[derive(Debug)]
+pub struct Forward {
+    _socket: TcpStream,
+    local: SocketAddr,
+}
+
+impl Forward {
+    /// Where the bridge connects to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// Reads the peer line a bridge writes first on a forwarded connection (accepted from the
+/// listener given to [`Session::forward`]); the rest of the connection is the stream.
+///
+/// No timeout: wrap the call in `tokio::time::timeout` if the connection may stall.
+pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
+    let mut tcp = tcp;
+    let mut buf = Vec::new();
+    let accepted = drive(
+        &mut tcp,
+        Exchange::forwarded(),
+        &mut buf,
+        StreamForward::KIND,
+    )
+    .await?;
+    Ok(Incoming::new(Stream::from_parts(tcp, buf), accepted))
+}
