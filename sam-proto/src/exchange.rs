@@ -368,7 +368,7 @@ pub(crate) fn session_outcome(line: &Line<'_>) -> Result<SessionStatus<'static>,
     }
 }
 
-impl Request for Hello<'static> {
+impl<'a> Request for Hello<'a> {
     type Output = Version;
     const WAITING_FOR: &'static str = "HELLO REPLY";
     fn encode_request(&self, _: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -379,7 +379,7 @@ impl Request for Hello<'static> {
     }
 }
 
-impl Request for DestGenerate<'static> {
+impl<'a> Request for DestGenerate<'a> {
     type Output = PrivateKeys;
     const WAITING_FOR: &'static str = "DEST REPLY";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -390,7 +390,7 @@ impl Request for DestGenerate<'static> {
     }
 }
 
-impl Request for NamingLookup<'static> {
+impl<'a> Request for NamingLookup<'a> {
     type Output = Destination;
     const WAITING_FOR: &'static str = "NAMING REPLY";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -413,7 +413,7 @@ pub(crate) fn naming_outcome(line: &Line<'_>) -> Result<Destination, Error> {
     Ok(Destination::from_base64(&value)?)
 }
 
-impl Request for SessionCreate<'static> {
+impl<'a> Request for SessionCreate<'a> {
     type Output = PrivateKeys;
     const WAITING_FOR: &'static str = "SESSION STATUS";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -430,7 +430,7 @@ impl Request for SessionCreate<'static> {
     }
 }
 
-impl Request for StreamConnect<'static> {
+impl<'a> Request for StreamConnect<'a> {
     type Output = ();
     const WAITING_FOR: &'static str = "STREAM STATUS";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -445,7 +445,7 @@ impl Request for StreamConnect<'static> {
     }
 }
 
-impl Request for StreamForward<'static> {
+impl<'a> Request for StreamForward<'a> {
     type Output = ();
     const WAITING_FOR: &'static str = "STREAM STATUS";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -489,7 +489,7 @@ fn peer_outcome(line: &Line<'_>) -> Result<Accepted, Error> {
     })
 }
 
-impl Request for StreamAccept<'static> {
+impl<'a> Request for StreamAccept<'a> {
     type Output = Accepted;
     const WAITING_FOR: &'static str = "the peer's destination line";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -546,7 +546,7 @@ impl Exchange<ForwardedPeer> {
     }
 }
 
-impl Request for SessionAdd<'static> {
+impl<'a> Request for SessionAdd<'a> {
     type Output = ();
     const WAITING_FOR: &'static str = "SESSION STATUS";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -557,7 +557,7 @@ impl Request for SessionAdd<'static> {
     }
 }
 
-impl Request for SessionRemove<'static> {
+impl<'a> Request for SessionRemove<'a> {
     type Output = ();
     const WAITING_FOR: &'static str = "SESSION STATUS";
     fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {

@@ -10,6 +10,7 @@
 //! * [`command`], [`reply`]: one type per message; each parses **and** encodes itself, so
 //!   clients, test bridges and fuzzers share them. Encoding refuses any value that would
 //!   change the line (CR, LF, NUL, a space before SAM 3.2, `=` in a key) before writing.
+//! * [`client`]: the options users fill in and the commands they become, shared by every adapter.
 //! * [`keys`]: I2P base64, [`keys::Destination`], [`keys::PrivateKeys`] (private parts never
 //!   appear in `Debug`), [`keys::SigType`], `.b32.i2p` addresses.
 //! * [`exchange`]: state machines for one command on its own socket (HELLO, DEST GENERATE,
@@ -75,6 +76,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod command;
 pub mod control;
 pub mod datagram;

@@ -135,7 +135,7 @@ impl fmt::Display for SessionStyle {
 /// whitespace and `=` (they would change the line), quotes and backslashes (i2pd would take
 /// them literally), and `< > " ' /` (i2pd answers `INVALID_ID`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId<'a>(Cow<'a, str>);
+pub struct SessionId<'a>(pub(crate) Cow<'a, str>);
 
 impl<'a> SessionId<'a> {
     /// Checks `id` and wraps it.

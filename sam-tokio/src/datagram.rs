@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sam_proto::control::ReceivedDatagram;
-use sam_proto::datagram::{parse_repliable, RawHeader, UdpHeader};
+use sam_proto::client::Received;
+use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
 
@@ -15,19 +15,6 @@ use crate::session::Session;
 
 /// Largest UDP datagram.
 const MAX_PACKET: usize = 64 * 1024;
-
-/// A datagram received by a DATAGRAM or RAW session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    /// The payload.
-    pub payload: Vec<u8>,
-    /// The sender (DATAGRAM sessions; `None` for RAW, which is anonymous).
-    pub source: Option<Destination>,
-    /// The sender's port (bridges at SAM 3.2+ that send it).
-    pub from_port: Option<u16>,
-    /// Our port (bridges at SAM 3.2+ that send it).
-    pub to_port: Option<u16>,
-}
 
 /// Sends and receives the datagrams of a DATAGRAM or RAW session (from
 /// [`Session::datagram_socket`]).
@@ -139,9 +126,9 @@ impl DatagramSocket {
                     }
                 }
                 delivered = control.recv(), if control_open => match delivered {
-                    Some(d) => match from_control(d) {
-                        Some(received) => return Ok(received),
-                        None => self.skip(),
+                    Some(d) => match Received::from_control(d) {
+                        Ok(received) => return Ok(received),
+                        Err(_) => self.skip(),
                     },
                     // The control task has ended.
                     None => {
@@ -160,43 +147,6 @@ impl DatagramSocket {
     }
 
     fn parse(&self, packet: &[u8]) -> Option<Received> {
-        if self.raw {
-            if !self.header {
-                return Some(Received {
-                    payload: packet.to_vec(),
-                    source: None,
-                    from_port: None,
-                    to_port: None,
-                });
-            }
-            let (header, payload) = RawHeader::parse_packet(packet).ok()?;
-            return Some(Received {
-                payload: payload.to_vec(),
-                source: None,
-                from_port: header.from_port,
-                to_port: header.to_port,
-            });
-        }
-        let (peer, payload) = parse_repliable(packet).ok()?;
-        let source = peer.parse_destination().ok()?;
-        Some(Received {
-            payload: payload.to_vec(),
-            source: Some(source),
-            from_port: peer.from_port,
-            to_port: peer.to_port,
-        })
+        Received::from_udp(packet, self.raw, self.header).ok()
     }
-}
-
-fn from_control(d: ReceivedDatagram) -> Option<Received> {
-    let source = match d.source {
-        Some(text) => Some(Destination::from_base64(&text).ok()?),
-        None => None,
-    };
-    Some(Received {
-        payload: d.payload,
-        source,
-        from_port: d.from_port,
-        to_port: d.to_port,
-    })
 }

@@ -46,14 +46,12 @@ mod session;
 mod stream;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
-pub use datagram::{DatagramSocket, Received};
+pub use datagram::DatagramSocket;
 pub use error::{Error, Result};
 pub use keyfile::{load_keys, save_keys};
 pub use sam::Sam;
-pub use session::{
-    read_forwarded, ConnectOptions, Forward, Incoming, IncomingStreams, Session, SessionOptions,
-    Style, SubsessionOptions,
-};
+pub use sam_proto::client::{ConnectOptions, Received, SessionOptions, Style, SubsessionOptions};
+pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
 
 /// The protocol crate, for its key and result types.

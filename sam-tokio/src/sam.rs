@@ -9,7 +9,8 @@ use sam_proto::message::Message;
 use crate::config::SamConfig;
 use crate::driver::request;
 use crate::error::Result;
-use crate::session::{Session, SessionOptions};
+use crate::session::Session;
+use sam_proto::client::SessionOptions;
 
 /// A SAM bridge: where it is and how to talk to it. Cheap to clone.
 ///

@@ -1,6 +1,5 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
@@ -12,15 +11,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sam_proto::client::{
+    forward_command, retry_primary_as_master, ConnectOptions, SessionOptions, Style,
+    SubsessionOptions,
+};
 use sam_proto::command::{
-    options as option_list, NamingLookup, SessionAdd, SessionCreate, SessionRemove, StreamAccept,
-    StreamConnect, StreamForward,
+    NamingLookup, SessionAdd, SessionCreate, SessionRemove, StreamAccept, StreamConnect,
+    StreamForward,
 };
 use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Exchange;
-use sam_proto::keys::{B32Address, Destination, PrivateKeys, SigType};
+use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::message::Message;
-use sam_proto::{ResultCode, Secret, SessionId, SessionStyle, Version};
+use sam_proto::{SessionId, SessionStyle, Version};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 
@@ -30,175 +33,6 @@ use crate::datagram::DatagramSocket;
 use crate::driver::{drive, open, request, within, Opened};
 use crate::error::{Error, Result};
 use crate::stream::Stream;
-
-/// The kind of session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Style {
-    /// Virtual streams (`STYLE=STREAM`): connect, accept, forward.
-    Stream,
-    /// Repliable, authenticated datagrams (`STYLE=DATAGRAM`).
-    Datagram,
-    /// Anonymous raw datagrams (`STYLE=RAW`).
-    Raw,
-    /// A primary session holding sub-sessions (`STYLE=PRIMARY`, or `MASTER` on bridges that
-    /// predate the name: always below SAM 3.3, and as a fallback when a 3.3 bridge refuses).
-    Primary,
-}
-
-impl Style {
-    fn uses_udp(self) -> bool {
-        matches!(self, Style::Datagram | Style::Raw)
-    }
-
-    fn wire(self) -> SessionStyle {
-        match self {
-            Style::Stream => SessionStyle::Stream,
-            Style::Datagram => SessionStyle::Datagram,
-            Style::Raw => SessionStyle::Raw,
-            Style::Primary => SessionStyle::Primary,
-        }
-    }
-}
-
-/// The I2CP option every new session gets unless the caller sets it: modern lease set
-/// encryption (ECIES-X25519 with ElGamal fallback), which routers do not default to.
-const DEFAULT_OPTIONS: &[(&str, &str)] = &[("i2cp.leaseSetEncType", "4,0")];
-
-/// What [`Sam::session`](crate::Sam::session) creates.
-///
-/// ```
-/// use sam_tokio::{SessionOptions, Style};
-///
-/// let options = SessionOptions::new(Style::Stream)
-///     .option("inbound.length", "0")
-///     .option("outbound.length", "0");
-/// assert!(options.keys.is_none()); // a new (TRANSIENT) destination
-/// ```
-#[derive(Debug, Clone)]
-pub struct SessionOptions {
-    /// The session style.
-    pub style: Style,
-    /// The destination to use; `None` asks the bridge for a new one (`TRANSIENT`).
-    pub keys: Option<PrivateKeys>,
-    /// Signature type of a new destination, default Ed25519 (routers default to DSA-SHA1).
-    pub signature_type: SigType,
-    /// The session ID; `None` picks a random one.
-    pub id: Option<String>,
-    /// Default I2CP source port (SAM 3.2).
-    pub from_port: Option<u16>,
-    /// Default I2CP destination port (SAM 3.2).
-    pub to_port: Option<u16>,
-    /// RAW protocol number (SAM 3.2).
-    pub protocol: Option<u8>,
-    /// RAW: ask the bridge to forward a header line with ports (SAM 3.2, Java).
-    pub header: Option<bool>,
-    /// I2CP and streaming options passed through as `key=value`, in order. The default holds
-    /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
-    pub options: Vec<(String, String)>,
-}
-
-impl SessionOptions {
-    /// A transient session of `style` with the defaults.
-    pub fn new(style: Style) -> SessionOptions {
-        SessionOptions {
-            style,
-            keys: None,
-            signature_type: SigType::Ed25519,
-            id: None,
-            from_port: None,
-            to_port: None,
-            protocol: None,
-            header: None,
-            options: DEFAULT_OPTIONS
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
-    }
-
-    /// Sets an option, replacing an earlier value of the same key.
-    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> SessionOptions {
-        set_option(&mut self.options, key.into(), value.into());
-        self
-    }
-
-    /// Uses saved keys instead of a new destination.
-    pub fn with_keys(mut self, keys: PrivateKeys) -> SessionOptions {
-        self.keys = Some(keys);
-        self
-    }
-
-    /// Uses this session ID instead of a random one.
-    pub fn with_id(mut self, id: impl Into<String>) -> SessionOptions {
-        self.id = Some(id.into());
-        self
-    }
-}
-
-impl Default for SessionOptions {
-    fn default() -> SessionOptions {
-        SessionOptions::new(Style::Stream)
-    }
-}
-
-fn set_option(options: &mut Vec<(String, String)>, key: String, value: String) {
-    match options.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => options.push((key, value)),
-    }
-}
-
-/// A sub-session for [`Session::add`] (PRIMARY sessions, SAM 3.3).
-#[derive(Debug, Clone)]
-pub struct SubsessionOptions {
-    /// The sub-session style (`Stream`, `Datagram` or `Raw`).
-    pub style: Style,
-    /// The sub-session ID, unique on the bridge.
-    pub id: String,
-    /// Source port; also what tells sub-sessions apart. Default `Some(0)`: i2pd 2.45 never
-    /// answers a `SESSION ADD` without it.
-    pub from_port: Option<u16>,
-    /// Default destination port.
-    pub to_port: Option<u16>,
-    /// RAW protocol number.
-    pub protocol: Option<u8>,
-    /// Inbound port filter.
-    pub listen_port: Option<u16>,
-    /// Inbound RAW protocol filter.
-    pub listen_protocol: Option<u8>,
-    /// RAW header forwarding.
-    pub header: Option<bool>,
-    /// Options passed through as `key=value`.
-    pub options: Vec<(String, String)>,
-}
-
-impl SubsessionOptions {
-    /// A sub-session of `style` named `id`.
-    pub fn new(style: Style, id: impl Into<String>) -> SubsessionOptions {
-        SubsessionOptions {
-            style,
-            id: id.into(),
-            from_port: Some(0),
-            to_port: None,
-            protocol: None,
-            listen_port: None,
-            listen_protocol: None,
-            header: None,
-            options: Vec::new(),
-        }
-    }
-}
-
-/// Options for [`Session::connect_with`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConnectOptions {
-    /// I2CP source port (SAM 3.2).
-    pub from_port: Option<u16>,
-    /// I2CP destination port (SAM 3.2).
-    pub to_port: Option<u16>,
-    /// No status reply: the stream is returned at once and a failure shows as EOF.
-    pub silent: bool,
-}
 
 /// A stream someone opened to us.
 #[derive(Debug)]
@@ -289,30 +123,36 @@ impl fmt::Debug for Session {
 impl Session {
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
-        let id = match &options.id {
-            Some(id) => {
-                SessionId::new(id.clone()).map_err(|e| Error::proto(SessionCreate::KIND, e))?
-            }
-            None => random_id()?,
-        };
+        let id = options
+            .session_id(random_seed())
+            .map_err(|e| Error::proto(SessionCreate::KIND, e))?;
         // Refuse what cannot be sent before connecting (the address here is a placeholder).
-        let probe = create_command(
-            &options,
-            &id,
-            options.style.wire(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 1))),
+        let probe = options.create_command(
+            id.clone(),
+            Version::V3_3,
+            true,
+            Some(("127.0.0.1".to_owned(), 1)),
         );
         Exchange::new(probe).map_err(|e| Error::proto(SessionCreate::KIND, e))?;
 
-        let mut sent_primary = false;
-        let created = match create_once(&config, &options, &id, true, &mut sent_primary).await {
+        let mut sent = SessionStyle::Stream;
+        let created = match create_once(&config, &options, &id, true, &mut sent).await {
             // A 3.3 bridge that predates the name PRIMARY refuses it (and closes the socket):
             // try again with MASTER on a new one.
             Err(Error::Refused {
-                result: ResultCode::I2pError,
-                ..
-            }) if sent_primary => {
-                create_once(&config, &options, &id, false, &mut sent_primary).await?
+                operation,
+                result,
+                message,
+            }) if retry_primary_as_master(
+                &sent,
+                &sam_proto::Error::Refused {
+                    reply: operation,
+                    result: result.clone(),
+                    message: message.clone(),
+                },
+            ) =>
+            {
+                create_once(&config, &options, &id, false, &mut sent).await?
             }
             other => other?,
         };
@@ -417,10 +257,7 @@ impl Session {
     /// [`Session::connect`] with ports or `SILENT`.
     pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
         self.ensure_open()?;
-        let mut command = StreamConnect::new(self.view.id.clone(), dest.to_owned());
-        command.from_port = options.from_port;
-        command.to_port = options.to_port;
-        command.silent = options.silent.then_some(true);
+        let command = options.connect_command(self.view.id.clone(), dest);
         let timeout = Some(self.shared.config.stream_timeout);
         let (opened, ()) = request(&self.shared.config, StreamConnect::KIND, timeout, command)
             .await
@@ -457,8 +294,7 @@ impl Session {
     /// [`read_forwarded`]). Forwarding lasts as long as the returned [`Forward`].
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
         self.ensure_open()?;
-        let mut command = StreamForward::new(self.view.id.clone(), local.port());
-        command.host = Some(Cow::Owned(local.ip().to_string()));
+        let command = forward_command(self.view.id.clone(), local.ip().to_string(), local.port());
         let timeout = Some(self.shared.config.stream_timeout);
         let (opened, ()) = request(&self.shared.config, StreamForward::KIND, timeout, command)
             .await
@@ -489,25 +325,24 @@ impl Session {
                 "sub-sessions need a session created with Style::Primary".to_owned(),
             ));
         }
-        let id =
-            SessionId::new(options.id.clone()).map_err(|e| Error::proto(SessionAdd::KIND, e))?;
-        let mut command = SessionAdd::new(options.style.wire(), id.clone());
-        let udp = if options.style.uses_udp() {
+        // Refuse what cannot be sent before binding anything.
+        options
+            .add_command(None)
+            .map_err(|e| Error::proto(SessionAdd::KIND, e))?;
+        let (udp, forward) = if options.style.uses_udp() {
             let udp = UdpSocket::bind((self.shared.local_ip, 0)).await?;
             let addr = udp.local_addr()?;
-            command.host = Some(Cow::Owned(addr.ip().to_string()));
-            command.port = Some(addr.port());
-            Some(Arc::new(udp))
+            (
+                Some(Arc::new(udp)),
+                Some((addr.ip().to_string(), addr.port())),
+            )
         } else {
-            None
+            (None, None)
         };
-        command.from_port = options.from_port;
-        command.to_port = options.to_port;
-        command.protocol = options.protocol;
-        command.listen_port = options.listen_port;
-        command.listen_protocol = options.listen_protocol;
-        command.header = options.header;
-        command.extra = option_list::<_, String, String>(options.options.iter().cloned());
+        let command = options
+            .add_command(forward)
+            .map_err(|e| Error::proto(SessionAdd::KIND, e))?;
+        let id = command.id.clone();
         let timeout = self.shared.config.session_timeout;
         match self
             .command(SessionAdd::KIND, timeout, ControlCommand::Add(command))
@@ -624,14 +459,14 @@ struct Created {
     udp: Option<UdpSocket>,
 }
 
-/// One `SESSION CREATE` attempt on a new socket. `allow_primary`: a PRIMARY session may be
-/// sent as `PRIMARY` (when the bridge agreed to 3.3); `sent_primary` says whether it was.
+/// One `SESSION CREATE` attempt on a new socket. `prefer_primary`: a PRIMARY session may be
+/// sent as `PRIMARY` (when the bridge agreed to 3.3); `sent` records the style that was sent.
 async fn create_once(
     config: &SamConfig,
     options: &SessionOptions,
     id: &SessionId<'static>,
-    allow_primary: bool,
-    sent_primary: &mut bool,
+    prefer_primary: bool,
+    sent: &mut SessionStyle,
 ) -> Result<Created> {
     let mut opened = open(config).await?;
     let local_ip = opened.socket.local_addr()?.ip();
@@ -642,22 +477,15 @@ async fn create_once(
     } else {
         None
     };
-    let udp_addr = match &udp {
-        Some(udp) => Some(udp.local_addr()?),
+    let forward = match &udp {
+        Some(udp) => {
+            let addr = udp.local_addr()?;
+            Some((addr.ip().to_string(), addr.port()))
+        }
         None => None,
     };
-    let style = match options.style {
-        Style::Primary if allow_primary && opened.version >= Version::V3_3 => {
-            *sent_primary = true;
-            SessionStyle::Primary
-        }
-        Style::Primary => {
-            *sent_primary = false;
-            SessionStyle::Master
-        }
-        other => other.wire(),
-    };
-    let command = create_command(options, id, style, udp_addr);
+    let command = options.create_command(id.clone(), opened.version, prefer_primary, forward);
+    *sent = command.style.clone();
     let exchange = Exchange::new(command)
         .and_then(|e| e.with_version(opened.version))
         .map_err(|e| Error::proto(SessionCreate::KIND, e))?;
@@ -681,58 +509,20 @@ async fn create_once(
     })
 }
 
-fn create_command(
-    options: &SessionOptions,
-    id: &SessionId<'static>,
-    style: SessionStyle,
-    udp: Option<SocketAddr>,
-) -> SessionCreate<'static> {
-    let destination = match &options.keys {
-        Some(keys) => Secret::new(keys.to_base64()),
-        // The SAM word for "make me a new destination" (sam-proto has no constant for it).
-        None => Secret::new("TRANSIENT"),
-    };
-    let mut command = SessionCreate::new(style, id.clone(), destination);
-    if options.keys.is_none() {
-        command.signature_type = Some(options.signature_type);
-    }
-    if let Some(udp) = udp {
-        command.host = Some(Cow::Owned(udp.ip().to_string()));
-        command.port = Some(udp.port());
-    }
-    command.from_port = options.from_port;
-    command.to_port = options.to_port;
-    command.protocol = options.protocol;
-    command.header = options.header;
-    command.extra = option_list::<_, String, String>(options.options.iter().cloned());
-    command
-}
-
-/// A random session ID such as `sam-k3v9...`: 128 bits from std's randomly keyed SipHash
-/// (seeded by the OS), so other bridge clients cannot guess it.
-fn random_id() -> Result<SessionId<'static>> {
-    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+/// Fresh entropy for a random session ID: std's randomly keyed SipHash (seeded by the OS)
+/// over a counter, the time and the process ID, so other bridge clients cannot guess it.
+fn random_seed() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let mut id = String::with_capacity(4 + 26);
-    id.push_str("sam-");
-    for round in 0u8..2 {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u8(round);
-        hasher.write_u64(count);
-        hasher.write_u128(nanos);
-        hasher.write_u32(std::process::id());
-        let mut bits = hasher.finish();
-        for _ in 0..13 {
-            id.push(char::from(ALPHABET[(bits & 31) as usize]));
-            bits >>= 5;
-        }
-    }
-    SessionId::new(id).map_err(|e| Error::proto(SessionCreate::KIND, e))
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 /// The incoming streams of a session (from [`Session::incoming`]): a

@@ -1,0 +1,446 @@
+//! What every client adapter shares above the wire format: the options users fill in, the
+//! commands they turn into, and how received datagrams read.
+//!
+//! The `sam-tokio`, `sam-async-std` and `sam-blocking` crates re-export these types, so a
+//! program switches runtime by changing an import, and the defaults (Ed25519 keys, modern
+//! lease set encryption, `FROM_PORT=0` on sub-sessions) are decided here, once.
+//!
+//! ```
+//! use sam_proto::client::{SessionOptions, Style};
+//! use sam_proto::{SessionId, Version};
+//!
+//! let options = SessionOptions::new(Style::Stream).option("inbound.length", "0");
+//! let id = SessionId::new("chat").unwrap();
+//! let create = options.create_command(id, Version::V3_1, false, None);
+//! let line = sam_proto::Message::to_bytes(&create, Version::V3_1).unwrap();
+//! assert_eq!(
+//!     line,
+//!     b"SESSION CREATE STYLE=STREAM ID=chat DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
+//!       i2cp.leaseSetEncType=4,0 inbound.length=0\n"
+//! );
+//! ```
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::command::{options as option_list, SessionAdd, SessionCreate, StreamConnect, StreamForward};
+use crate::control::ReceivedDatagram;
+use crate::datagram::{parse_repliable, RawHeader};
+use crate::error::Error;
+use crate::keys::{Destination, PrivateKeys, SigType};
+use crate::result::ResultCode;
+use crate::types::{Secret, SessionId, SessionStyle, Version};
+
+/// `DESTINATION=TRANSIENT`: "make me a new destination".
+pub const TRANSIENT: &str = "TRANSIENT";
+
+/// Options every new session gets unless the caller sets them: modern lease set encryption
+/// (ECIES-X25519 with ElGamal fallback), which routers do not default to.
+pub const DEFAULT_OPTIONS: &[(&str, &str)] = &[("i2cp.leaseSetEncType", "4,0")];
+
+/// The kind of session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Style {
+    /// Virtual streams (`STYLE=STREAM`): connect, accept, forward.
+    Stream,
+    /// Repliable, authenticated datagrams (`STYLE=DATAGRAM`).
+    Datagram,
+    /// Anonymous raw datagrams (`STYLE=RAW`).
+    Raw,
+    /// A primary session holding sub-sessions (`STYLE=PRIMARY`, or `MASTER` on bridges that
+    /// predate the name: always below SAM 3.3, and as a fallback when a 3.3 bridge refuses).
+    Primary,
+}
+
+impl Style {
+    /// `true` for styles whose datagrams the bridge forwards to a local UDP port.
+    pub fn uses_udp(self) -> bool {
+        matches!(self, Style::Datagram | Style::Raw)
+    }
+
+    /// The `STYLE=` word for a bridge that negotiated `version`. `prefer_primary`: send
+    /// `PRIMARY` to a 3.3 bridge (pass `false` to retry with `MASTER` after a refusal).
+    pub fn session_style(self, version: Version, prefer_primary: bool) -> SessionStyle {
+        match self {
+            Style::Stream => SessionStyle::Stream,
+            Style::Datagram => SessionStyle::Datagram,
+            Style::Raw => SessionStyle::Raw,
+            Style::Primary if prefer_primary && version >= Version::V3_3 => SessionStyle::Primary,
+            Style::Primary => SessionStyle::Master,
+        }
+    }
+}
+
+/// `true` when a failed `SESSION CREATE STYLE=PRIMARY` should be retried with `MASTER` on a
+/// new socket (i2pd 2.58+ negotiates 3.3 but knows only `MASTER`: `I2P_ERROR`, then close).
+pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
+    *sent == SessionStyle::Primary
+        && matches!(error, Error::Refused { result: ResultCode::I2pError, .. })
+}
+
+/// What a session is created with.
+///
+/// ```
+/// use sam_proto::client::{SessionOptions, Style};
+///
+/// let options = SessionOptions::new(Style::Stream)
+///     .option("inbound.length", "0")
+///     .option("outbound.length", "0");
+/// assert!(options.keys.is_none()); // a new (TRANSIENT) destination
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// The session style.
+    pub style: Style,
+    /// The destination to use; `None` asks the bridge for a new one (`TRANSIENT`).
+    pub keys: Option<PrivateKeys>,
+    /// Signature type of a new destination, default Ed25519 (routers default to DSA-SHA1).
+    pub signature_type: SigType,
+    /// The session ID; `None` picks a random one.
+    pub id: Option<String>,
+    /// Default I2CP source port (SAM 3.2).
+    pub from_port: Option<u16>,
+    /// Default I2CP destination port (SAM 3.2).
+    pub to_port: Option<u16>,
+    /// RAW protocol number (SAM 3.2).
+    pub protocol: Option<u8>,
+    /// RAW: ask the bridge to forward a header line with ports (SAM 3.2, Java).
+    pub header: Option<bool>,
+    /// I2CP and streaming options passed through as `key=value`, in order. The default holds
+    /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
+    pub options: Vec<(String, String)>,
+}
+
+impl SessionOptions {
+    /// A transient session of `style` with the defaults.
+    pub fn new(style: Style) -> SessionOptions {
+        SessionOptions {
+            style,
+            keys: None,
+            signature_type: SigType::Ed25519,
+            id: None,
+            from_port: None,
+            to_port: None,
+            protocol: None,
+            header: None,
+            options: DEFAULT_OPTIONS
+                .iter()
+                .map(|(k, v)| (String::from(*k), String::from(*v)))
+                .collect(),
+        }
+    }
+
+    /// Sets an option, replacing an earlier value of the same key.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> SessionOptions {
+        let (key, value) = (key.into(), value.into());
+        match self.options.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.options.push((key, value)),
+        }
+        self
+    }
+
+    /// Uses saved keys instead of a new destination.
+    pub fn with_keys(mut self, keys: PrivateKeys) -> SessionOptions {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Uses this session ID instead of a random one.
+    pub fn with_id(mut self, id: impl Into<String>) -> SessionOptions {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The ID to create the session with: the one given, or a random one from `seed`
+    /// (adapters pass fresh entropy: time, a counter, a hasher's random keys).
+    pub fn session_id(&self, seed: u64) -> Result<SessionId<'static>, Error> {
+        match &self.id {
+            Some(id) => SessionId::new(id.clone()),
+            None => Ok(SessionId::random(seed)),
+        }
+    }
+
+    /// The `SESSION CREATE` for these options on a bridge that negotiated `version`.
+    /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams (IP literal and port:
+    /// i2pd forwards only when both `HOST` and `PORT` are given).
+    pub fn create_command(
+        &self,
+        id: SessionId<'static>,
+        version: Version,
+        prefer_primary: bool,
+        udp_forward: Option<(String, u16)>,
+    ) -> SessionCreate<'static> {
+        let destination = match &self.keys {
+            Some(keys) => Secret::new(keys.to_base64()),
+            None => Secret::new(TRANSIENT),
+        };
+        let style = self.style.session_style(version, prefer_primary);
+        let mut command = SessionCreate::new(style, id, destination);
+        if self.keys.is_none() {
+            command.signature_type = Some(self.signature_type);
+        }
+        if let Some((host, port)) = udp_forward {
+            command.host = Some(Cow::Owned(host));
+            command.port = Some(port);
+        }
+        command.from_port = self.from_port;
+        command.to_port = self.to_port;
+        command.protocol = self.protocol;
+        command.header = self.header;
+        command.extra = option_list::<_, String, String>(self.options.iter().cloned());
+        command
+    }
+}
+
+impl Default for SessionOptions {
+    fn default() -> SessionOptions {
+        SessionOptions::new(Style::Stream)
+    }
+}
+
+/// A sub-session of a [`Style::Primary`] session (SAM 3.3).
+#[derive(Debug, Clone)]
+pub struct SubsessionOptions {
+    /// The sub-session style (`Stream`, `Datagram` or `Raw`).
+    pub style: Style,
+    /// The sub-session ID, unique on the bridge.
+    pub id: String,
+    /// Source port; also what tells sub-sessions apart. Default `Some(0)`: i2pd 2.45 never
+    /// answers a `SESSION ADD` without it.
+    pub from_port: Option<u16>,
+    /// Default destination port.
+    pub to_port: Option<u16>,
+    /// RAW protocol number.
+    pub protocol: Option<u8>,
+    /// Inbound port filter.
+    pub listen_port: Option<u16>,
+    /// Inbound RAW protocol filter.
+    pub listen_protocol: Option<u8>,
+    /// RAW header forwarding.
+    pub header: Option<bool>,
+    /// Options passed through as `key=value`.
+    pub options: Vec<(String, String)>,
+}
+
+impl SubsessionOptions {
+    /// A sub-session of `style` named `id`.
+    pub fn new(style: Style, id: impl Into<String>) -> SubsessionOptions {
+        SubsessionOptions {
+            style,
+            id: id.into(),
+            from_port: Some(0),
+            to_port: None,
+            protocol: None,
+            listen_port: None,
+            listen_protocol: None,
+            header: None,
+            options: Vec::new(),
+        }
+    }
+
+    /// The `SESSION ADD` for these options; `udp_forward` as for
+    /// [`SessionOptions::create_command`].
+    pub fn add_command(
+        &self,
+        udp_forward: Option<(String, u16)>,
+    ) -> Result<SessionAdd<'static>, Error> {
+        let id = SessionId::new(self.id.clone())?;
+        let style = self.style.session_style(Version::V3_3, true);
+        if style.is_primary() {
+            return Err(Error::Unencodable {
+                field: "STYLE",
+                reason: "a sub-session cannot be PRIMARY",
+            });
+        }
+        let mut command = SessionAdd::new(style, id);
+        if let Some((host, port)) = udp_forward {
+            command.host = Some(Cow::Owned(host));
+            command.port = Some(port);
+        }
+        command.from_port = self.from_port;
+        command.to_port = self.to_port;
+        command.protocol = self.protocol;
+        command.listen_port = self.listen_port;
+        command.listen_protocol = self.listen_protocol;
+        command.header = self.header;
+        command.extra = option_list::<_, String, String>(self.options.iter().cloned());
+        Ok(command)
+    }
+}
+
+/// Options for a stream connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// I2CP source port (SAM 3.2).
+    pub from_port: Option<u16>,
+    /// I2CP destination port (SAM 3.2).
+    pub to_port: Option<u16>,
+    /// No status reply: the stream is returned at once and a failure shows as EOF.
+    pub silent: bool,
+}
+
+impl ConnectOptions {
+    /// The `STREAM CONNECT` from session `id` to `destination` (base64, `.b32.i2p` or a host
+    /// name, passed as-is).
+    pub fn connect_command(
+        &self,
+        id: SessionId<'static>,
+        destination: &str,
+    ) -> StreamConnect<'static> {
+        let mut command = StreamConnect::new(id, String::from(destination));
+        command.from_port = self.from_port;
+        command.to_port = self.to_port;
+        command.silent = self.silent.then_some(true);
+        command
+    }
+}
+
+/// The `STREAM FORWARD` that sends session `id`'s incoming streams to `host:port`.
+pub fn forward_command(id: SessionId<'static>, host: String, port: u16) -> StreamForward<'static> {
+    let mut command = StreamForward::new(id, port);
+    command.host = Some(Cow::Owned(host));
+    command
+}
+
+/// A datagram received by a session, whichever way the bridge delivered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The payload.
+    pub payload: Vec<u8>,
+    /// The sender (`None` for RAW datagrams, which are anonymous).
+    pub source: Option<Destination>,
+    /// The sender's port (SAM 3.2 bridges that send it).
+    pub from_port: Option<u16>,
+    /// Our port (SAM 3.2 bridges that send it).
+    pub to_port: Option<u16>,
+}
+
+impl Received {
+    /// Reads a UDP packet the bridge forwarded: repliable (`<dest>[ ports]\n<payload>`), raw
+    /// with a `HEADER=true` line, or a bare raw payload.
+    pub fn from_udp(packet: &[u8], raw: bool, header: bool) -> Result<Received, Error> {
+        if raw && !header {
+            return Ok(Received {
+                payload: Vec::from(packet),
+                source: None,
+                from_port: None,
+                to_port: None,
+            });
+        }
+        if raw {
+            let (h, payload) = RawHeader::parse_packet(packet)?;
+            return Ok(Received {
+                payload: Vec::from(payload),
+                source: None,
+                from_port: h.from_port,
+                to_port: h.to_port,
+            });
+        }
+        let (peer, payload) = parse_repliable(packet)?;
+        Ok(Received {
+            source: Some(peer.parse_destination()?),
+            payload: Vec::from(payload),
+            from_port: peer.from_port,
+            to_port: peer.to_port,
+        })
+    }
+
+    /// Converts a datagram delivered on the control socket.
+    pub fn from_control(d: ReceivedDatagram) -> Result<Received, Error> {
+        let source = match d.source {
+            Some(text) => Some(Destination::from_base64(&text)?),
+            None => None,
+        };
+        Ok(Received {
+            payload: d.payload,
+            source,
+            from_port: d.from_port,
+            to_port: d.to_port,
+        })
+    }
+}
+
+impl SessionId<'static> {
+    /// A random-looking ID `sam-` + 26 base32 characters derived from `seed` (bridges want IDs
+    /// unique across every client; adapters seed this with fresh entropy).
+    pub fn random(seed: u64) -> SessionId<'static> {
+        const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+        let mut id = String::with_capacity(30);
+        id.push_str("sam-");
+        let mut state = seed;
+        for _ in 0..2 {
+            let mut bits = splitmix64(&mut state);
+            for _ in 0..13 {
+                id.push(char::from(ALPHABET[(bits & 31) as usize]));
+                bits >>= 5;
+            }
+        }
+        SessionId(Cow::Owned(id))
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    #[test]
+    fn primary_is_master_below_3_3_and_on_retry() {
+        assert_eq!(
+            Style::Primary.session_style(Version::V3_1, true),
+            SessionStyle::Master
+        );
+        assert_eq!(
+            Style::Primary.session_style(Version::V3_3, true),
+            SessionStyle::Primary
+        );
+        assert_eq!(
+            Style::Primary.session_style(Version::V3_3, false),
+            SessionStyle::Master
+        );
+        let refused = Error::Refused {
+            reply: "SESSION STATUS",
+            result: ResultCode::I2pError,
+            message: None,
+        };
+        assert!(retry_primary_as_master(&SessionStyle::Primary, &refused));
+        assert!(!retry_primary_as_master(&SessionStyle::Master, &refused));
+    }
+
+    #[test]
+    fn datagram_sessions_forward_to_host_and_port() {
+        let options = SessionOptions::new(Style::Datagram).with_id("dg");
+        let id = options.session_id(1).unwrap();
+        let cmd = options.create_command(id, Version::V3_1, true, Some(("127.0.0.1".into(), 4000)));
+        let line = cmd.to_bytes(Version::V3_1).unwrap();
+        let text = core::str::from_utf8(&line).unwrap();
+        assert!(text.contains(" PORT=4000 HOST=127.0.0.1 "), "{text}");
+        assert!(text.contains("STYLE=DATAGRAM ID=dg "));
+    }
+
+    #[test]
+    fn subsessions_default_from_port_zero_and_refuse_primary() {
+        let add = SubsessionOptions::new(Style::Stream, "s1").add_command(None).unwrap();
+        assert_eq!(add.from_port, Some(0));
+        assert!(SubsessionOptions::new(Style::Primary, "p").add_command(None).is_err());
+    }
+
+    #[test]
+    fn random_ids_are_valid_and_differ() {
+        let a = SessionId::random(1);
+        let b = SessionId::random(2);
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 30);
+        assert!(SessionId::new(String::from(a.as_str())).is_ok());
+    }
+}
