@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 
 use crate::driver::Opened;
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 /// Queued commands waiting for the one in flight.
 const COMMAND_QUEUE: usize = 32;

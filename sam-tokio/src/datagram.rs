@@ -10,8 +10,8 @@ use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
 
-use crate::error::{Error, Result};
 use crate::session::Session;
+use crate::{Error, Result};
 
 /// Largest UDP datagram.
 const MAX_PACKET: usize = 64 * 1024;

@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::config::SamConfig;
-use crate::error::{Error, Result};
+use crate::SamConfig;
+use crate::{Error, Result};
 
 /// How much to read at once while an exchange waits for its answer.
 const READ_CHUNK: usize = 8 * 1024;

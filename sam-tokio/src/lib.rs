@@ -35,19 +35,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod config;
 mod control;
 mod datagram;
 mod driver;
-mod error;
 mod keyfile;
 mod sam;
 mod session;
 mod stream;
 
-pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 pub use datagram::DatagramSocket;
-pub use error::{Error, Result};
+/// The error of every operation (shared by all three adapters).
+pub use sam_proto::client::ClientError as Error;
+pub use sam_proto::client::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
 pub use keyfile::{load_keys, save_keys};
 pub use sam::Sam;
 pub use sam_proto::client::{ConnectOptions, Received, SessionOptions, Style, SubsessionOptions};

@@ -6,10 +6,10 @@ use sam_proto::command::{DestGenerate, NamingLookup};
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::message::Message;
 
-use crate::config::SamConfig;
 use crate::driver::request;
-use crate::error::Result;
 use crate::session::Session;
+use crate::Result;
+use crate::SamConfig;
 use sam_proto::client::SessionOptions;
 
 /// A SAM bridge: where it is and how to talk to it. Cheap to clone.

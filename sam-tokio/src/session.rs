@@ -27,12 +27,12 @@ use sam_proto::{SessionId, SessionStyle, Version};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 
-use crate::config::SamConfig;
 use crate::control::{self, ControlHandle, ControlRequest};
 use crate::datagram::DatagramSocket;
 use crate::driver::{drive, open, request, within, Opened};
-use crate::error::{Error, Result};
 use crate::stream::Stream;
+use crate::SamConfig;
+use crate::{Error, Result};
 
 /// A stream someone opened to us.
 #[derive(Debug)]

@@ -1,9 +1,11 @@
 //! Where the bridge is and how long to wait for it.
 
-use std::fmt;
-use std::time::Duration;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use core::fmt;
+use core::time::Duration;
 
-use sam_proto::Version;
+use crate::types::Version;
 
 /// Environment variable read by [`SamConfig::from_env`] for the bridge's TCP address.
 pub const ENV_ADDR: &str = "SAM_ADDR";
@@ -17,7 +19,7 @@ pub const ENV_UDP_ADDR: &str = "SAM_UDP_ADDR";
 ///
 /// ```
 /// use std::time::Duration;
-/// use sam_tokio::SamConfig;
+/// use sam_proto::client::SamConfig;
 ///
 /// let mut config = SamConfig::new("127.0.0.1:17656");
 /// config.session_timeout = Duration::from_secs(60);
@@ -58,6 +60,7 @@ impl SamConfig {
     }
 
     /// The defaults, with `SAM_ADDR` and `SAM_UDP_ADDR` taken from the environment when set.
+    #[cfg(feature = "std")]
     pub fn from_env() -> SamConfig {
         let mut config = SamConfig::default();
         if let Some(addr) = env_value(ENV_ADDR) {
@@ -70,6 +73,7 @@ impl SamConfig {
     }
 }
 
+#[cfg(feature = "std")]
 fn env_value(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()

@@ -20,6 +20,18 @@
 //! );
 //! ```
 
+mod config;
+#[cfg(feature = "std")]
+mod error;
+#[cfg(feature = "std")]
+mod keyfile;
+
+pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
+#[cfg(feature = "std")]
+pub use error::{ClientError, ClientResult};
+#[cfg(feature = "std")]
+pub use keyfile::{load_keys_blocking, save_keys_blocking};
+
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;

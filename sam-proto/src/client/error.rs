@@ -1,0 +1,159 @@
+//! The error every client adapter returns (re-exported by each as `Error`).
+
+use std::io;
+use std::string::{String, ToString};
+use std::time::Duration;
+use std::{error, fmt};
+
+use crate::keys::KeyError;
+use crate::result::ResultCode;
+
+/// `Result` with [`ClientError`].
+pub type ClientResult<T> = Result<T, ClientError>;
+
+/// Everything that can go wrong while talking to a SAM bridge, in any runtime.
+///
+/// The three adapters (`sam-tokio`, `sam-async-std`, `sam-blocking`) re-export this type as
+/// their `Error`, so code that matches on errors does not change with the runtime.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// Nothing accepted a TCP connection at the bridge address.
+    Unreachable {
+        /// The address that was tried.
+        address: String,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// Reading from or writing to a socket failed.
+    Io(io::Error),
+    /// The bridge sent something that is not valid SAM (or closed the socket mid-answer).
+    Protocol(crate::Error),
+    /// The bridge answered with a `RESULT` other than `OK`.
+    Refused {
+        /// What was asked: the command, e.g. `SESSION CREATE`.
+        operation: &'static str,
+        /// The bridge's `RESULT` (see [`ResultCode::is_not_found`] and friends).
+        result: ResultCode,
+        /// The bridge's `MESSAGE`, when it sent one.
+        message: Option<String>,
+    },
+    /// The bridge did not answer in time.
+    Timeout {
+        /// What was asked: the command, e.g. `SESSION CREATE`.
+        operation: &'static str,
+        /// The timeout that expired.
+        after: Duration,
+    },
+    /// The session's control socket is closed: the bridge ended the session, or the session
+    /// was closed by its owner.
+    SessionClosed,
+    /// Key material (a key file, a destination) could not be read.
+    Key(KeyError),
+    /// A value given to this library cannot be sent (for example a name with a newline).
+    InvalidInput(String),
+}
+
+impl ClientError {
+    /// The bridge's `RESULT` when it refused, else `None`.
+    pub fn result_code(&self) -> Option<&ResultCode> {
+        match self {
+            ClientError::Refused { result, .. } => Some(result),
+            _ => None,
+        }
+    }
+
+    /// Converts a protocol-layer error that happened during `operation`.
+    ///
+    /// A refusal keeps the bridge's code and message, a value the encoder refused becomes
+    /// [`ClientError::InvalidInput`], everything else (malformed bridge input, early EOF) is
+    /// [`ClientError::Protocol`].
+    pub fn proto(operation: &'static str, e: crate::Error) -> ClientError {
+        match e {
+            crate::Error::Refused {
+                result, message, ..
+            } => ClientError::Refused {
+                operation,
+                result,
+                message,
+            },
+            e @ crate::Error::Unencodable { .. } => ClientError::InvalidInput(e.to_string()),
+            crate::Error::Key(k) => ClientError::Key(k),
+            e => ClientError::Protocol(e),
+        }
+    }
+
+    /// The error for a TCP connect to `address` that failed with `source`.
+    pub fn unreachable(address: &str, source: io::Error) -> ClientError {
+        ClientError::Unreachable {
+            address: String::from(address),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Unreachable { address, .. } => write!(
+                f,
+                "no SAM bridge answers at {address}: is i2pd running, or SAM enabled in the Java router console?"
+            ),
+            ClientError::Io(e) => write!(f, "I/O error on a SAM socket: {e}"),
+            ClientError::Protocol(e) => write!(f, "SAM protocol error: {e}"),
+            ClientError::Refused {
+                operation,
+                result,
+                message,
+            } => {
+                write!(f, "{operation} refused by the SAM bridge: RESULT={result}")?;
+                if let Some(m) = message {
+                    write!(f, " ({m})")?;
+                }
+                Ok(())
+            }
+            ClientError::Timeout { operation, after } => {
+                write!(f, "{operation} timed out after {after:?}")
+            }
+            ClientError::SessionClosed => f.write_str("the SAM session is closed"),
+            ClientError::Key(e) => write!(f, "invalid I2P key material: {e}"),
+            ClientError::InvalidInput(e) => write!(f, "invalid input: {e}"),
+        }
+    }
+}
+
+impl error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn error::Error + 'static)> {
+        match self {
+            ClientError::Unreachable { source, .. } => Some(source),
+            ClientError::Io(e) => Some(e),
+            ClientError::Protocol(e) => Some(e),
+            ClientError::Key(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+impl From<KeyError> for ClientError {
+    fn from(e: KeyError) -> Self {
+        ClientError::Key(e)
+    }
+}
+
+impl From<ClientError> for io::Error {
+    /// For code that must speak `io::Error` (an `AsyncRead` impl, say).
+    fn from(e: ClientError) -> io::Error {
+        match e {
+            ClientError::Io(e) => e,
+            ClientError::Timeout { .. } => io::Error::new(io::ErrorKind::TimedOut, e),
+            ClientError::Unreachable { .. } => io::Error::new(io::ErrorKind::ConnectionRefused, e),
+            e => io::Error::other(e),
+        }
+    }
+}
