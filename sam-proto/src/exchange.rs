@@ -107,6 +107,8 @@ pub struct Exchange<R: Request> {
     lines: usize,
     outcome: Option<Result<R::Output, Error>>,
     deferred: Option<Error>,
+    /// `MIN`/`MAX` of the HELLO stage, to check the bridge's choice.
+    hello_bounds: (Option<Version>, Option<Version>),
 }
 
 impl<R: Request> Exchange<R> {
@@ -132,6 +134,7 @@ impl<R: Request> Exchange<R> {
             lines: 0,
             outcome: None,
             deferred,
+            hello_bounds: (None, None),
         })
     }
 
@@ -152,6 +155,7 @@ impl<R: Request> Exchange<R> {
         self.deferred = None;
         let version = hello.max.unwrap_or(Version::V3_1);
         hello.encode(version, &mut self.out)?;
+        self.hello_bounds = (hello.min, hello.max);
         self.state = State::Hello;
         Ok(self)
     }
@@ -210,6 +214,7 @@ impl<R: Request> Exchange<R> {
             };
             let result = handle_line(
                 &line,
+                self.hello_bounds,
                 &mut self.state,
                 &mut self.request,
                 &mut self.version,
@@ -276,8 +281,10 @@ impl<R: Request> Exchange<R> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn handle_line<R: Request>(
     line: &Line<'_>,
+    bounds: (Option<Version>, Option<Version>),
     state: &mut State,
     request: &mut R,
     version: &mut Version,
@@ -296,7 +303,7 @@ fn handle_line<R: Request>(
     }
     match state {
         State::AwaitHello => {
-            let v = hello_outcome(line)?;
+            let v = hello_outcome(line, bounds.0, bounds.1)?;
             *version = v;
             *state = State::Command;
             request.encode_request(v, out)?;
@@ -318,15 +325,28 @@ pub(crate) fn unanswerable_ping() -> Error {
     }
 }
 
-fn hello_outcome(line: &Line<'_>) -> Result<Version, Error> {
+fn hello_outcome(
+    line: &Line<'_>,
+    min: Option<Version>,
+    max: Option<Version>,
+) -> Result<Version, Error> {
     let reply = HelloReply::from_line(line)?;
     if !reply.result.is_ok() {
         return Err(refused("HELLO REPLY", reply.result, reply.message));
     }
-    reply.version.ok_or(Error::MissingKey {
+    let version = reply.version.ok_or(Error::MissingKey {
         line: "HELLO REPLY",
         key: "VERSION",
-    })
+    })?;
+    // The bridge must answer inside [MIN, MAX]; i2pd 2.58 answers `MAX=3` with 0.3, and a
+    // version we did not ask for would make every later decision (quoting, ports) wrong.
+    if min.is_some_and(|m| version < m) || max.is_some_and(|m| version > m) {
+        return Err(Error::BadValue {
+            key: "VERSION",
+            reason: "the bridge chose a version outside the range the client asked for",
+        });
+    }
+    Ok(version)
 }
 
 fn refused(reply: &'static str, result: ResultCode, message: Option<Cow<'_, str>>) -> Error {
@@ -375,7 +395,7 @@ impl<'a> Request for Hello<'a> {
         self.encode(self.max.unwrap_or(Version::V3_1), out)
     }
     fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Version, Error>> {
-        Some(hello_outcome(line))
+        Some(hello_outcome(line, self.min, self.max))
     }
 }
 
@@ -542,6 +562,7 @@ impl Exchange<ForwardedPeer> {
             lines: 0,
             outcome: None,
             deferred: None,
+            hello_bounds: (None, None),
         }
     }
 }
