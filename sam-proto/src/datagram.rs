@@ -73,6 +73,25 @@ impl<'a> UdpHeader<'a> {
         }
     }
 
+    /// One UDP packet from session `id` to `destination` (base64, which every bridge accepts),
+    /// with optional `(from_port, to_port)`.
+    pub fn packet(
+        id: SessionId<'a>,
+        destination: &crate::keys::Destination,
+        payload: &[u8],
+        ports: Option<(u16, u16)>,
+    ) -> Result<Vec<u8>, Error> {
+        let base64 = destination.to_base64();
+        let mut header = UdpHeader::new(id, base64.as_str());
+        if let Some((from, to)) = ports {
+            header.from_port = Some(from);
+            header.to_port = Some(to);
+        }
+        let mut packet = Vec::with_capacity(base64.len() + 64 + payload.len());
+        header.encode_with_payload(payload, &mut packet)?;
+        Ok(packet)
+    }
+
     /// Appends header line and payload (one UDP packet) to `out`. Nothing is appended on error.
     pub fn encode_with_payload(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         let start = out.len();

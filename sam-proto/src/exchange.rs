@@ -237,6 +237,14 @@ impl<R: Request> Exchange<R> {
         Ok(used)
     }
 
+    /// [`Exchange::feed`] from a read buffer: drops the consumed bytes from the front of `buf`.
+    /// What stays in `buf` once the exchange is done is application data.
+    pub fn feed_buf(&mut self, buf: &mut Vec<u8>) -> Result<(), Error> {
+        let used = self.feed(buf)?;
+        buf.drain(..used.min(buf.len()));
+        Ok(())
+    }
+
     /// Tells the exchange the bridge closed the connection. A final line without `\n` is
     /// read as a line; anything else unfinished is an [`Error::Eof`].
     pub fn eof(&mut self) -> Result<(), Error> {

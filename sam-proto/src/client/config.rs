@@ -51,6 +51,14 @@ pub struct SamConfig {
 }
 
 impl SamConfig {
+    /// The `HELLO` every socket of this configuration starts with.
+    pub fn hello(&self) -> crate::command::Hello<'static> {
+        let mut hello = crate::command::Hello::new(self.min_version, self.max_version);
+        hello.user = self.user.clone().map(alloc::borrow::Cow::Owned);
+        hello.password = self.password.clone().map(crate::types::Secret::new);
+        hello
+    }
+
     /// The defaults with another bridge address.
     pub fn new(address: impl Into<String>) -> SamConfig {
         SamConfig {

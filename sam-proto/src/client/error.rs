@@ -83,6 +83,17 @@ impl ClientError {
         }
     }
 
+    /// `true` when a `SESSION CREATE` sent with style `sent` failed in a way that calls for a
+    /// retry with `MASTER` (see [`super::retry_primary_as_master`]).
+    pub fn is_primary_refusal(&self, sent: &crate::types::SessionStyle) -> bool {
+        match self {
+            ClientError::Refused { result, .. } => {
+                *sent == crate::types::SessionStyle::Primary && *result == ResultCode::I2pError
+            }
+            _ => false,
+        }
+    }
+
     /// The error for a TCP connect to `address` that failed with `source`.
     pub fn unreachable(address: &str, source: io::Error) -> ClientError {
         ClientError::Unreachable {

@@ -64,8 +64,8 @@ mod tests {
         name.push(std::process::id().to_string());
         let dir = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let keys = PrivateKeys::from_base64(include_str!("../../tests/data/priv908.txt").trim())
-            .unwrap();
+        let keys =
+            PrivateKeys::from_base64(include_str!("../../tests/data/priv908.txt").trim()).unwrap();
         let path = dir.join("good.keys");
         save_keys_blocking(&path, &keys).unwrap();
         #[cfg(unix)]

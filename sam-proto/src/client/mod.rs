@@ -25,18 +25,51 @@ mod config;
 mod error;
 #[cfg(feature = "std")]
 mod keyfile;
+mod leftover;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
 pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
+pub use leftover::Leftover;
+
+/// Fresh entropy for [`SessionId::random`]: std's randomly keyed SipHash (seeded by the OS)
+/// over a counter, the time and the process ID, so other bridge clients cannot guess IDs.
+#[cfg(feature = "std")]
+pub fn random_seed() -> u64 {
+    use core::hash::{BuildHasher, Hasher};
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+/// Where to send datagrams when [`SamConfig::udp_address`] is not set: the host the control
+/// connection went to, TCP port − 1 (7655 for 7656, as both routers do by default).
+#[cfg(feature = "std")]
+pub fn default_udp_bridge(tcp_peer: std::net::SocketAddr) -> ClientResult<std::net::SocketAddr> {
+    let port = tcp_peer.port().checked_sub(1).ok_or_else(|| {
+        ClientError::InvalidInput(String::from("no SAM UDP port below TCP port 0"))
+    })?;
+    Ok(std::net::SocketAddr::new(tcp_peer.ip(), port))
+}
 
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::command::{options as option_list, SessionAdd, SessionCreate, StreamConnect, StreamForward};
+use crate::command::{
+    options as option_list, SessionAdd, SessionCreate, StreamConnect, StreamForward,
+};
 use crate::control::ReceivedDatagram;
 use crate::datagram::{parse_repliable, RawHeader};
 use crate::error::Error;
@@ -88,7 +121,13 @@ impl Style {
 /// new socket (i2pd 2.58+ negotiates 3.3 but knows only `MASTER`: `I2P_ERROR`, then close).
 pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
     *sent == SessionStyle::Primary
-        && matches!(error, Error::Refused { result: ResultCode::I2pError, .. })
+        && matches!(
+            error,
+            Error::Refused {
+                result: ResultCode::I2pError,
+                ..
+            }
+        )
 }
 
 /// What a session is created with.
@@ -442,9 +481,13 @@ mod tests {
 
     #[test]
     fn subsessions_default_from_port_zero_and_refuse_primary() {
-        let add = SubsessionOptions::new(Style::Stream, "s1").add_command(None).unwrap();
+        let add = SubsessionOptions::new(Style::Stream, "s1")
+            .add_command(None)
+            .unwrap();
         assert_eq!(add.from_port, Some(0));
-        assert!(SubsessionOptions::new(Style::Primary, "p").add_command(None).is_err());
+        assert!(SubsessionOptions::new(Style::Primary, "p")
+            .add_command(None)
+            .is_err());
     }
 
     #[test]
