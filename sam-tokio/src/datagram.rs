@@ -97,15 +97,7 @@ impl DatagramSocket {
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let base64 = dest.to_base64();
-        let mut header = UdpHeader::new(self.session.session_id().clone(), base64.as_str());
-        if let Some((from, to)) = ports {
-            header.from_port = Some(from);
-            header.to_port = Some(to);
-        }
-        let mut packet = Vec::with_capacity(base64.len() + 64 + payload.len());
-        header
-            .encode_with_payload(payload, &mut packet)
+        let packet = UdpHeader::packet(self.session.session_id().clone(), dest, payload, ports)
             .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.bridge).await?;
         Ok(())

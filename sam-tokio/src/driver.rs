@@ -1,6 +1,5 @@
 //! The one generic driver: moves bytes between a tokio socket and a sam-proto [`Exchange`].
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -8,7 +7,7 @@ use std::time::Duration;
 use sam_proto::command::Hello;
 use sam_proto::exchange::{Exchange, Request, Step};
 use sam_proto::message::Message;
-use sam_proto::{Secret, Version};
+use sam_proto::Version;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -61,10 +60,7 @@ async fn drive_unboxed<R: Request>(
                     exchange.eof().map_err(proto)?;
                 }
             }
-            Step::Recv => {
-                let used = exchange.feed(buf).map_err(proto)?;
-                buf.drain(..used.min(buf.len()));
-            }
+            Step::Recv => exchange.feed_buf(buf).map_err(proto)?,
             Step::Done => break,
         }
     }
@@ -93,14 +89,6 @@ pub(crate) struct Opened {
     pub(crate) version: Version,
 }
 
-/// The `HELLO` this configuration sends.
-fn hello(config: &SamConfig) -> Hello<'static> {
-    let mut hello = Hello::new(config.min_version, config.max_version);
-    hello.user = config.user.clone().map(Cow::Owned);
-    hello.password = config.password.clone().map(Secret::new);
-    hello
-}
-
 /// Connects to the bridge and says `HELLO`, both within `config.connect_timeout`.
 pub(crate) fn open(config: &SamConfig) -> BoxFuture<'_, Opened> {
     Box::pin(open_unboxed(config))
@@ -111,7 +99,7 @@ async fn open_unboxed(config: &SamConfig) -> Result<Opened> {
     let deadline = Instant::now() + after;
     // Refuse credentials that cannot be written before touching the network. (The exchange
     // is built again below rather than kept: see `drive` on rustc and `Send`.)
-    Exchange::new(hello(config)).map_err(|e| Error::proto(Hello::KIND, e))?;
+    Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
     let socket = match tokio::time::timeout_at(deadline, TcpStream::connect(&config.address)).await
     {
         Ok(Ok(socket)) => socket,
@@ -133,7 +121,7 @@ async fn open_unboxed(config: &SamConfig) -> Result<Opened> {
         buf: Vec::new(),
         version: config.min_version,
     };
-    let hello = Exchange::new(hello(config)).map_err(|e| Error::proto(Hello::KIND, e))?;
+    let hello = Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
     let version = tokio::time::timeout_at(
         deadline,
         drive(&mut opened.socket, hello, &mut opened.buf, Hello::KIND),

@@ -1,18 +1,15 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sam_proto::client::{
-    forward_command, retry_primary_as_master, ConnectOptions, SessionOptions, Style,
+    default_udp_bridge, forward_command, random_seed, ConnectOptions, SessionOptions, Style,
     SubsessionOptions,
 };
 use sam_proto::command::{
@@ -139,19 +136,7 @@ impl Session {
         let created = match create_once(&config, &options, &id, true, &mut sent).await {
             // A 3.3 bridge that predates the name PRIMARY refuses it (and closes the socket):
             // try again with MASTER on a new one.
-            Err(Error::Refused {
-                operation,
-                result,
-                message,
-            }) if retry_primary_as_master(
-                &sent,
-                &sam_proto::Error::Refused {
-                    reply: operation,
-                    result: result.clone(),
-                    message: message.clone(),
-                },
-            ) =>
-            {
+            Err(e) if e.is_primary_refusal(&sent) => {
                 create_once(&config, &options, &id, false, &mut sent).await?
             }
             other => other?,
@@ -393,12 +378,7 @@ impl Session {
                 .ok_or_else(|| {
                     Error::InvalidInput("SAM UDP address resolves to nothing".to_owned())
                 })?,
-            None => {
-                let port = self.shared.bridge.port().checked_sub(1).ok_or_else(|| {
-                    Error::InvalidInput("no SAM UDP port below TCP port 0".to_owned())
-                })?;
-                SocketAddr::new(self.shared.bridge.ip(), port)
-            }
+            None => default_udp_bridge(self.shared.bridge)?,
         };
         Ok(DatagramSocket::new(
             self.clone(),
@@ -507,22 +487,6 @@ async fn create_once(
         bridge,
         udp,
     })
-}
-
-/// Fresh entropy for a random session ID: std's randomly keyed SipHash (seeded by the OS)
-/// over a counter, the time and the process ID, so other bridge clients cannot guess it.
-fn random_seed() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish()
 }
 
 /// The incoming streams of a session (from [`Session::incoming`]): a

@@ -9,42 +9,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-/// Application bytes that arrived together with the end of the SAM handshake.
-#[derive(Default)]
-struct Leftover {
-    bytes: Vec<u8>,
-    pos: usize,
-}
+use sam_proto::client::Leftover;
 
-impl Leftover {
-    fn new(bytes: Vec<u8>) -> Leftover {
-        Leftover { bytes, pos: 0 }
-    }
-
-    fn remaining(&self) -> &[u8] {
-        self.bytes.get(self.pos..).unwrap_or_default()
-    }
-
-    fn into_vec(mut self) -> Vec<u8> {
-        self.bytes.drain(..self.pos.min(self.bytes.len()));
-        self.bytes
-    }
-
-    /// Copies leftover bytes into `buf`; `false` when there were none.
-    fn serve(&mut self, buf: &mut ReadBuf<'_>) -> bool {
-        let rest = self.remaining();
-        if rest.is_empty() {
-            return false;
-        }
-        let n = rest.len().min(buf.remaining());
-        buf.put_slice(&rest[..n]);
-        self.pos += n;
-        if self.pos >= self.bytes.len() {
-            // Free the buffer: from now on reads cost what the socket costs.
-            *self = Leftover::default();
-        }
-        true
-    }
+/// Copies leftover bytes into `buf`; `false` when there were none.
+fn serve(leftover: &mut Leftover, buf: &mut ReadBuf<'_>) -> bool {
+    let n = leftover.read_into(buf.initialize_unfilled());
+    buf.advance(n);
+    n > 0
 }
 
 /// An I2P stream (from [`Session::connect`](crate::Session::connect),
@@ -78,7 +49,7 @@ impl Stream {
 
     /// The application bytes already received and not yet read.
     pub fn buffered(&self) -> &[u8] {
-        self.leftover.remaining()
+        self.leftover.unread()
     }
 
     /// The underlying socket (for options such as `set_nodelay`). Reading from it directly
@@ -104,7 +75,7 @@ impl fmt::Debug for Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Stream")
             .field("socket", &self.socket)
-            .field("buffered", &self.leftover.remaining().len())
+            .field("buffered", &self.leftover.unread().len())
             .finish()
     }
 }
@@ -116,7 +87,7 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.leftover.serve(buf) {
+        if serve(&mut this.leftover, buf) {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.socket).poll_read(cx, buf)
@@ -163,7 +134,7 @@ pub struct StreamReadHalf {
 impl StreamReadHalf {
     /// The application bytes already received and not yet read.
     pub fn buffered(&self) -> &[u8] {
-        self.leftover.remaining()
+        self.leftover.unread()
     }
 }
 
@@ -171,7 +142,7 @@ impl fmt::Debug for StreamReadHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamReadHalf")
             .field("read", &self.read)
-            .field("buffered", &self.leftover.remaining().len())
+            .field("buffered", &self.leftover.unread().len())
             .finish()
     }
 }
@@ -183,7 +154,7 @@ impl AsyncRead for StreamReadHalf {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.leftover.serve(buf) {
+        if serve(&mut this.leftover, buf) {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.read).poll_read(cx, buf)
