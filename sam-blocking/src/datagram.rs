@@ -91,13 +91,7 @@ impl DatagramSocket {
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let base64 = dest.to_base64();
-        let mut header = UdpHeader::new(self.session.session_id().clone(), base64.as_str());
-        header.from_port = ports.map(|p| p.0);
-        header.to_port = ports.map(|p| p.1);
-        let mut packet = Vec::with_capacity(base64.len() + 64 + payload.len());
-        header
-            .encode_with_payload(payload, &mut packet)
+        let packet = UdpHeader::packet(self.session.session_id().clone(), dest, payload, ports)
             .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.bridge)?;
         Ok(())

@@ -1,7 +1,6 @@
 //! The one generic driver, which moves bytes between a std socket and a sam-proto
 //! [`Exchange`], and the deadlines that bound it (as socket timeouts).
 
-use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use std::time::{Duration, Instant};
 use sam_proto::command::Hello;
 use sam_proto::exchange::{Exchange, Request, Step};
 use sam_proto::message::Message;
-use sam_proto::{Secret, Version};
+use sam_proto::Version;
 
 use crate::{Error, Result, SamConfig};
 
@@ -128,10 +127,7 @@ pub(crate) fn drive<R: Request>(
                     exchange.eof().map_err(proto)?;
                 }
             }
-            Step::Recv => {
-                let used = exchange.feed(buf).map_err(proto)?;
-                buf.drain(..used.min(buf.len()));
-            }
+            Step::Recv => exchange.feed_buf(buf).map_err(proto)?,
             Step::Done => break,
         }
     }
@@ -150,11 +146,8 @@ pub(crate) struct Opened {
 
 /// Connects to the bridge and says `HELLO`, both within `connect_timeout` and `cap`.
 pub(crate) fn open(config: &SamConfig, cap: Deadline) -> Result<Opened> {
-    let mut hello = Hello::new(config.min_version, config.max_version);
-    hello.user = config.user.clone().map(Cow::Owned);
-    hello.password = config.password.clone().map(Secret::new);
     // Refuse credentials that cannot be written before touching the network.
-    let hello = Exchange::new(hello).map_err(|e| Error::proto(Hello::KIND, e))?;
+    let hello = Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
     let limit = Deadline::new(Some(config.connect_timeout), CONNECT);
     let mut socket = connect(&config.address, limit.min(cap))?;
     let mut buf = Vec::new();

@@ -1,14 +1,12 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sam_proto::client::{
-    forward_command, retry_primary_as_master, ConnectOptions, SessionOptions, Style,
+    default_udp_bridge, forward_command, random_seed, ConnectOptions, SessionOptions, Style,
     SubsessionOptions,
 };
 use sam_proto::command::{
@@ -131,29 +129,15 @@ impl fmt::Debug for Session {
 impl Session {
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
-        let seed = RandomState::new().hash_one(std::process::id());
         let id = options
-            .session_id(seed)
+            .session_id(random_seed())
             .map_err(|e| Error::proto(SessionCreate::KIND, e))?;
         let mut sent = SessionStyle::Stream;
         let mut created = create_once(&config, &options, &id, true, &mut sent);
-        if let Err(Error::Refused {
-            operation,
-            result,
-            message,
-        }) = &created
-        {
-            let (result, message) = (result.clone(), message.clone());
-            let refused = sam_proto::Error::Refused {
-                reply: operation,
-                result,
-                message,
-            };
-            // A 3.3 bridge that predates the name PRIMARY refuses it (and closes the socket):
-            // try again with MASTER on a new one.
-            if retry_primary_as_master(&sent, &refused) {
-                created = create_once(&config, &options, &id, false, &mut sent);
-            }
+        // A 3.3 bridge that predates the name PRIMARY refuses it (and closes the socket):
+        // try again with MASTER on a new one.
+        if created.as_ref().is_err_and(|e| e.is_primary_refusal(&sent)) {
+            created = create_once(&config, &options, &id, false, &mut sent);
         }
         let (opened, keys, udp) = created?;
         let version = opened.version;
@@ -360,15 +344,11 @@ impl Session {
         };
         let tcp = self.control().socket.peer_addr()?;
         let bridge = match &self.shared.config.udp_address {
-            Some(addr) => addr.to_socket_addrs()?.next(),
-            None => tcp
-                .port()
-                .checked_sub(1)
-                .map(|port| SocketAddr::new(tcp.ip(), port)),
+            Some(addr) => addr.to_socket_addrs()?.next().ok_or_else(|| {
+                Error::InvalidInput("SAM UDP address resolves to nothing".to_owned())
+            })?,
+            None => default_udp_bridge(tcp)?,
         };
-        let bridge = bridge.ok_or_else(|| {
-            Error::InvalidInput("no SAM UDP address: set SamConfig::udp_address".to_owned())
-        })?;
         let raw = self.view.style == Style::Raw;
         Ok(DatagramSocket::new(
             self.clone(),

@@ -1,45 +1,17 @@
 //! A connected I2P stream: the std socket plus the bytes read past the handshake.
 
-use std::fmt;
-use std::io::{self, Cursor, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+
+use sam_proto::client::Leftover;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 
-/// Application bytes that arrived together with the end of the SAM handshake, read first.
-#[derive(Default)]
-struct Leftover(Cursor<Vec<u8>>);
-
-impl Leftover {
-    fn unread(&self) -> &[u8] {
-        let start = usize::try_from(self.0.position()).unwrap_or(usize::MAX);
-        self.0.get_ref().get(start..).unwrap_or_default()
+/// Serves the leftover bytes first, then reads `socket`.
+fn read_then(leftover: &mut Leftover, mut socket: impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    if leftover.is_empty() {
+        return socket.read(buf);
     }
-
-    /// Serves the leftover bytes first, then reads `socket`.
-    fn read_then(&mut self, mut socket: impl Read, buf: &mut [u8]) -> io::Result<usize> {
-        if self.unread().is_empty() {
-            return socket.read(buf);
-        }
-        let n = self.0.read(buf)?;
-        if self.unread().is_empty() {
-            // Free the buffer: from now on reads cost what the socket costs.
-            *self = Leftover::default();
-        }
-        Ok(n)
-    }
-
-    fn into_vec(self) -> Vec<u8> {
-        let rest = self.unread().len();
-        let mut bytes = self.0.into_inner();
-        bytes.drain(..bytes.len().saturating_sub(rest));
-        bytes
-    }
-}
-
-impl fmt::Debug for Leftover {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} bytes", self.unread().len())
-    }
+    Ok(leftover.read_into(buf))
 }
 
 /// An I2P stream (from [`Session::connect`](crate::Session::connect),
@@ -63,7 +35,7 @@ impl Stream {
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
         Stream {
             socket,
-            leftover: Leftover(Cursor::new(leftover)),
+            leftover: Leftover::new(leftover),
         }
     }
 
@@ -107,7 +79,7 @@ impl Stream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.leftover.read_then(&mut self.socket, buf)
+        read_then(&mut self.leftover, &mut self.socket, buf)
     }
 }
 
@@ -142,7 +114,7 @@ impl StreamReadHalf {
 
 impl Read for StreamReadHalf {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.leftover.read_then(&*self.socket, buf)
+        read_then(&mut self.leftover, &*self.socket, buf)
     }
 }
 
