@@ -11,7 +11,9 @@
 //! (status line, headers, body) to stdout. `http://name/path` is accepted as well.
 //!
 //! `--serve` creates a session, prints its `.b32.i2p` address alone on stdout, and answers
-//! every request with a fixed `200 OK` page (after `--count N` requests it exits). That is
+//! every request with a fixed `200 OK` page (with `--count N`, it exits 5 s after the Nth
+//! answer: closing the session earlier would discard what the router has not yet delivered,
+//! and the client would wait for a response that never comes). That is
 //! how to try the client on the offline testbed, which has no eepsites:
 //!
 //! ```text
@@ -34,6 +36,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a response (or, serving, a request) may take once the stream is open.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// `--serve --count N`: how long the session stays up after the last answer was written.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Largest request head the server reads.
 const MAX_REQUEST: usize = 16 * 1024;
 
@@ -118,15 +122,15 @@ fn parse_args() -> Result<Args, String> {
                 std::process::exit(0);
             }
             flag if flag.starts_with("--") => {
-                return Err(format!("unknown option {flag:?}\n{USAGE}"))
+                return Err(format!("unknown option {flag:?} (try --help)"))
             }
             _ if parsed.target.is_none() => parsed.target = Some(arg),
             _ if parsed.path.is_none() => parsed.path = Some(arg),
-            _ => return Err(format!("too many arguments\n{USAGE}")),
+            _ => return Err("too many arguments (try --help)".to_owned()),
         }
     }
     if parsed.serve == parsed.target.is_some() {
-        return Err(USAGE.to_owned());
+        return Err("give either a destination or --serve (try --help)".to_owned());
     }
     Ok(parsed)
 }
@@ -238,8 +242,12 @@ async fn serve(session: &Session, count: Option<u64>) -> Result<(), String> {
             }
         });
     }
-    // `--count`: let the last answers go out before the session closes.
+    // `--count`: let the last answers go out before the session closes. Written is not
+    // delivered: closing the session discards what the router has not sent yet, and the
+    // client would then wait for a response (or an end) that never comes.
     while handlers.join_next().await.is_some() {}
+    eprintln!("http_get: served {served} requests; closing in {CLOSE_GRACE:?}");
+    tokio::time::sleep(CLOSE_GRACE).await;
     Ok(())
 }
 

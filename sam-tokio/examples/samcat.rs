@@ -32,6 +32,10 @@
 //! outbound.length=0 --option inbound.quantity=1 --option outbound.quantity=1` (zero hops: no
 //! anonymity, for testing only).
 //!
+//! After the stream ended, `listen` and `connect` keep their session for `--linger SECS`
+//! (default 3): a session closed at once would discard what the router has not delivered
+//! yet, including the end of the stream, and the peer would wait for it until it times out.
+//!
 //! Errors are one line on stderr and a non-zero exit status.
 
 use std::io;
@@ -55,6 +59,10 @@ struct Cli {
     /// SAM_TUNNEL_OPTIONS).
     #[arg(long = "option", global = true, value_name = "KEY=VALUE", value_parser = parse_option)]
     options: Vec<(String, String)>,
+    /// listen/connect: keep the session this many seconds after the stream ended, so that
+    /// the router can deliver what was written and the end of the stream.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 3.0)]
+    linger: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -213,7 +221,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Some(peer) => eprintln!("samcat: connection from {}", peer.b32_address()),
                 None => eprintln!("samcat: connection from an unknown peer"),
             }
-            pipe(incoming.stream, keep_open).await
+            let piped = pipe(incoming.stream, keep_open).await;
+            linger(session, cli.linger).await;
+            piped
         }
         Command::Connect {
             dest,
@@ -227,7 +237,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("connecting to {dest}: {}", one_line(&e)))?;
             eprintln!("samcat: connected");
-            pipe(stream, keep_open).await
+            let piped = pipe(stream, keep_open).await;
+            linger(session, cli.linger).await;
+            piped
         }
     }
 }
@@ -278,10 +290,13 @@ async fn lookup(sam: &Sam, options: SessionOptions, name: &str) -> Result<(), St
                 .session(options)
                 .await
                 .map_err(|e| format!("creating a session: {}", one_line(&e)))?;
-            session
-                .lookup(name)
-                .await
-                .map_err(|e| format!("looking up {name}: {}", one_line(&e)))?
+            session.lookup(name).await.map_err(|e| {
+                if e.result_code().is_some_and(|r| r.is_not_found()) {
+                    format!("{name} not found ({})", one_line(&e))
+                } else {
+                    format!("looking up {name}: {}", one_line(&e))
+                }
+            })?
         }
         Err(e) => return Err(format!("looking up {name}: {}", one_line(&e))),
     };
@@ -308,6 +323,18 @@ async fn open_session(
     sam.session(options)
         .await
         .map_err(|e| format!("creating the session: {}", one_line(&e)))
+}
+
+/// Keeps `session` open for `secs` after its stream ended, then closes it.
+///
+/// A stream's end reaches the peer only while the session exists: closing the session right
+/// after the last write (or after our end of the stream) discards what the router has not
+/// delivered yet, and the peer never sees the end of the stream.
+async fn linger(session: Session, secs: f64) {
+    if secs.is_finite() && secs > 0.0 {
+        tokio::time::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0))).await;
+    }
+    session.close().await;
 }
 
 /// stdin → stream and stream → stdout until the stream ends (see the module docs).
