@@ -159,5 +159,5 @@ step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D war
 step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
 step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 step "cargo test (SAM_ADDR=${SAM_ADDR:-unset})" cargo test --workspace
-step "cargo bench --no-run" cargo bench -p sam-proto --no-run
+step "cargo bench --no-run" cargo bench --workspace --no-run
 step "fuzz smoke (${FUZZ_SECONDS} s per target)" fuzz_smoke

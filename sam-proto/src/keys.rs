@@ -309,10 +309,26 @@ impl SigType {
     /// Looks a signature type up by name, ignoring ASCII case. Java and i2pd names are accepted (they coincide
     /// for every type both know).
     pub fn from_name(name: &str) -> Option<SigType> {
+        // Short names people type, besides the Java/i2pd spellings.
+        const ALIASES: &[(&str, SigType)] = &[
+            ("Ed25519", SigType::Ed25519),
+            ("EdDSA", SigType::Ed25519),
+            ("RedDSA", SigType::RedDsaEd25519),
+            ("DSA", SigType::DsaSha1),
+            ("P256", SigType::EcdsaSha256P256),
+            ("P384", SigType::EcdsaSha384P384),
+            ("P521", SigType::EcdsaSha512P521),
+        ];
         SigType::ALL
             .iter()
             .copied()
             .find(|t| t.name().eq_ignore_ascii_case(name))
+            .or_else(|| {
+                ALIASES
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                    .map(|(_, t)| *t)
+            })
     }
 
     /// Length in bytes of the signing public key.

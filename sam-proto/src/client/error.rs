@@ -135,11 +135,10 @@ impl fmt::Display for ClientError {
 
 impl error::Error for ClientError {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
+        // Io, Protocol and Key already print their cause in the message; returning it as the
+        // source too would show it twice in an error chain.
         match self {
             ClientError::Unreachable { source, .. } => Some(source),
-            ClientError::Io(e) => Some(e),
-            ClientError::Protocol(e) => Some(e),
-            ClientError::Key(e) => Some(e),
             _ => None,
         }
     }
