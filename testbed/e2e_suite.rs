@@ -267,7 +267,7 @@ macro_rules! sam_e2e_suite {
         }
 
         #[test]
-        fn data_arriving_with_the_destination_line_is_the_first_data_read() {
+        fn early_data_sent_before_accept_is_the_first_data_read() {
             let fx = fixture();
             run(task!({
                 let _exclusive = aw!(lock(&fx.b_accepts));
@@ -280,13 +280,21 @@ macro_rules! sam_e2e_suite {
                     aw!(sleep(Duration::from_millis(300)));
                     let mut incoming = aw!(fx.b.accept()).expect("B accepts");
                     assert_eq!(incoming.peer.as_ref(), Some(fx.a.destination()));
-                    assert_eq!(
-                        incoming.stream.buffered(),
-                        b"early-data\n",
-                        "the data came in the same read as the destination line"
+                    // Whether i2pd's destination line and the data share a TCP segment depends
+                    // on its Nagle timing (our TCP_QUICKACK makes it rarer); either way the data
+                    // is exactly what the adapter kept, or nothing, and it is read first.
+                    let kept = incoming.stream.buffered().to_vec();
+                    assert!(
+                        kept.is_empty() || kept == b"early-data\n",
+                        "bytes read past the destination line are the data, whole: {kept:?}"
                     );
                     let mut first = [0u8; 64];
-                    let n = aw!(incoming.stream.read(&mut first)).unwrap();
+                    let mut n = 0;
+                    while n < 11 {
+                        let got = aw!(incoming.stream.read(&mut first[n..])).unwrap();
+                        assert!(got > 0, "EOF before the early data");
+                        n += got;
+                    }
                     assert_eq!(&first[..n], b"early-data\n");
                     assert!(incoming.stream.buffered().is_empty());
                     // And the stream goes on from the socket.
