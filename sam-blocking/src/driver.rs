@@ -111,10 +111,6 @@ pub(crate) fn drive<R: Request>(
             }
             Step::Recv if buf.is_empty() => {
                 deadline.arm(socket)?;
-                // ACK at once: bridges write the status and the peer line in two small writes
-                // and Nagle holds the second until our (otherwise 40 ms delayed) ACK.
-                #[cfg(any(target_os = "linux", target_os = "android"))]
-                let _ = socket2::SockRef::from(&*socket).set_tcp_quickack(true);
                 buf.resize(READ_CHUNK, 0);
                 let n = loop {
                     match socket.read(buf) {

@@ -55,7 +55,6 @@ async fn drive_unboxed<R: Request>(
         match exchange.poll() {
             Step::Send(bytes) => socket.write_all(bytes).await?,
             Step::Recv if buf.is_empty() => {
-                quick_ack(socket);
                 buf.reserve(READ_CHUNK);
                 if socket.read_buf(buf).await? == 0 {
                     exchange.eof().map_err(proto)?;
@@ -66,19 +65,6 @@ async fn drive_unboxed<R: Request>(
         }
     }
     exchange.finish().map_err(proto)
-}
-
-/// Asks the kernel to acknowledge the next segment at once instead of delaying the ACK
-/// (up to 40 ms on Linux). Bridges write a status line and then the peer line in two small
-/// writes; with Nagle on the bridge's side the second waits for our ACK of the first, so a
-/// delayed ACK made every accept 40 ms slower. Best effort: where unsupported, nothing happens.
-fn quick_ack(socket: &TcpStream) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = socket;
 }
 
 /// Runs `fut`, giving up after `after` with [`Error::Timeout`] naming `operation`.
