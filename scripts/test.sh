@@ -106,8 +106,12 @@ fuzz_smoke() {
             continue
         fi
         n_built=$((n_built + 1))
-        echo "\$ ${ok_fz[*]} run $t -- -max_total_time=$FUZZ_SECONDS"
-        if ! "${ok_fz[@]}" run "$t" -- -max_total_time="$FUZZ_SECONDS"; then
+        # New inputs go to a scratch directory (first corpus argument); the committed corpus is
+        # read only, so a smoke run never floods fuzz/corpus with thousands of files.
+        local scratch="$ROOT/fuzz/target/smoke-corpus/$t"
+        mkdir -p "$scratch"
+        echo "\$ ${ok_fz[*]} run $t $scratch fuzz/corpus/$t -- -max_total_time=$FUZZ_SECONDS"
+        if ! "${ok_fz[@]}" run "$t" "$scratch" "$ROOT/fuzz/corpus/$t" -- -max_total_time="$FUZZ_SECONDS"; then
             echo "fuzz: $t FAILED (crash/artifact under fuzz/artifacts/$t)"; failures=$((failures + 1))
         fi
     done

@@ -176,7 +176,7 @@ impl<'a> UdpHeader<'a> {
             line: "UDP header",
             key: "DESTINATION",
         })?;
-        if destination.contains('=') && !all_base64(destination) {
+        if destination.starts_with('=') || (destination.contains('=') && !all_base64(destination)) {
             return Err(Error::BadValue {
                 key: "DESTINATION",
                 reason: "an option where the destination should be",
@@ -291,7 +291,15 @@ pub fn encode_repliable(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
+    let start = out.len();
     sender.encode(Version::V3_3, out)?;
+    if out.len() - start > MAX_UDP_HEADER {
+        out.truncate(start);
+        return Err(Error::Unencodable {
+            field: "UDP header",
+            reason: "longer than 2048 bytes",
+        });
+    }
     out.extend_from_slice(payload);
     Ok(())
 }

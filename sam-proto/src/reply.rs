@@ -178,11 +178,15 @@ impl<'a> Message<'a> for OtherStatus<'a> {
         })
     }
     fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        if self.verb.eq_ignore_ascii_case("PING") || self.verb.eq_ignore_ascii_case("PONG") {
-            // Everything after PING/PONG is read as their text, never as STATUS.
+        if ["PING", "PONG", "SESSION", "STREAM"]
+            .iter()
+            .any(|v| self.verb.eq_ignore_ascii_case(v))
+        {
+            // PING/PONG lines are read as their text; SESSION and STREAM STATUS have types of
+            // their own ([`SessionStatus`], [`StreamStatus`]) that a reader would pick instead.
             return Err(Error::Unencodable {
                 field: "verb",
-                reason: "PING and PONG have no STATUS form",
+                reason: "PING, PONG, SESSION and STREAM status lines have their own types",
             });
         }
         w.token("verb", &self.verb)?;
@@ -293,7 +297,15 @@ impl<'a> Message<'a> for PeerLine<'a> {
         if let Some(p) = self.to_port {
             crate::message::Field::encode(&p, "TO_PORT", w)?;
         }
-        crate::message::write_extra_with(w, &self.extra, &["FROM_PORT", "TO_PORT"], false)
+        // A bare key right after the destination would read back as an action word.
+        let bare_first = self.extra.first().is_some_and(|kv| kv.value.is_none());
+        if bare_first && self.from_port.is_none() && self.to_port.is_none() {
+            return Err(Error::Unencodable {
+                field: "option value",
+                reason: "a bare option may not follow the destination directly",
+            });
+        }
+        crate::message::write_extra(w, &self.extra, &["FROM_PORT", "TO_PORT"])
     }
 }
 
