@@ -989,7 +989,10 @@ mod tests {
         // Short aliases people type.
         assert_eq!("Ed25519".parse::<SigType>(), Ok(SigType::Ed25519));
         assert_eq!("p256".parse::<SigType>(), Ok(SigType::EcdsaSha256P256));
-        assert_eq!("Ed448".parse::<SigType>(), Err(KeyError::UnknownSigTypeName));
+        assert_eq!(
+            "Ed448".parse::<SigType>(),
+            Err(KeyError::UnknownSigTypeName)
+        );
         assert_eq!(
             "eddsa_sha512_ed25519".parse::<SigType>(),
             Ok(SigType::Ed25519)
