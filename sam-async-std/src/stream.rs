@@ -1,0 +1,137 @@
+//! A connected I2P stream: the async-net socket plus the bytes read past the handshake.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, IoSlice, Read};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_net::TcpStream;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+
+/// An I2P stream, from [`connect`](crate::Session::connect),
+/// [`accept`](crate::Session::accept) or [`read_forwarded`](crate::read_forwarded): a
+/// futures-io [`AsyncRead`] + [`AsyncWrite`].
+///
+/// It is the [`async_net::TcpStream`] to the bridge (smol's socket type, on the reactor
+/// async-std uses too) and the application bytes that came in with the end of the SAM
+/// handshake. Reads return those bytes first, then go to the socket; writes go to the socket.
+/// Dropping the stream closes it. Keep a [`Session`](crate::Session) handle while you use
+/// it: when the session's control socket closes, the bridge ends its streams.
+#[derive(Debug)]
+pub struct Stream {
+    /// A stream reads exactly like its read half; writes use the same socket.
+    read: StreamReadHalf,
+}
+
+impl Stream {
+    /// A stream from a socket whose SAM handshake is over, and the `leftover` bytes that were
+    /// read past the handshake.
+    pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
+        let leftover = leftover.into();
+        Stream { read: StreamReadHalf { socket, leftover } }
+    }
+
+    /// Undoes [`from_parts`](Self::from_parts): the socket and the leftover bytes not read
+    /// yet, which come before anything the socket delivers.
+    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.read.socket, self.read.leftover.into())
+    }
+
+    /// Received application bytes not read yet.
+    pub fn buffered(&self) -> &[u8] {
+        self.read.buffered()
+    }
+
+    /// The socket, e.g. for `set_nodelay` (reading it directly would skip
+    /// [`buffered`](Self::buffered) bytes).
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.read.socket
+    }
+
+    /// Owned halves for two tasks: the read half returns the leftover bytes first; the write
+    /// half is a second handle to the socket (closing it shuts down our sending direction).
+    pub fn into_split(self) -> (StreamReadHalf, TcpStream) {
+        let write = self.read.socket.clone();
+        (self.read, write)
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().read.socket).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().read.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().read.socket).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().read.socket).poll_close(cx)
+    }
+}
+
+/// The read half of a [`Stream`] (from [`Stream::into_split`]): the leftover bytes, then
+/// the socket.
+pub struct StreamReadHalf {
+    socket: TcpStream,
+    /// Only ever read from the front (never pushed to), so it stays one contiguous slice.
+    leftover: VecDeque<u8>,
+}
+
+impl StreamReadHalf {
+    /// Received application bytes not read yet.
+    pub fn buffered(&self) -> &[u8] {
+        self.leftover.as_slices().0
+    }
+}
+
+impl fmt::Debug for StreamReadHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("StreamReadHalf");
+        out.field("socket", &self.socket)
+            .field("buffered", &self.leftover.len())
+            .finish()
+    }
+}
+
+impl AsyncRead for StreamReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.leftover.is_empty() || buf.is_empty() {
+            return Pin::new(&mut this.socket).poll_read(cx, buf);
+        }
+        let n = this.leftover.read(buf)?;
+        if this.leftover.is_empty() {
+            // Give the memory back: from here on a read costs what the socket's costs.
+            this.leftover = VecDeque::new();
+        }
+        Poll::Ready(Ok(n))
+    }
+}
