@@ -91,7 +91,12 @@ pub(crate) fn spawn(opened: Opened) -> Result<Control> {
             }
             task.end();
         })?;
-    Ok(Control { commands, datagrams, ended, shutdown })
+    Ok(Control {
+        commands,
+        datagrams,
+        ended,
+        shutdown,
+    })
 }
 
 struct Task {
@@ -210,7 +215,13 @@ impl Task {
 
     /// Closes the socket, then tells every waiting and later caller that the session is over.
     fn end(self) {
-        let Task { socket, commands, ended, pending, .. } = self;
+        let Task {
+            socket,
+            commands,
+            ended,
+            pending,
+            ..
+        } = self;
         drop(socket);
         ended.close();
         commands.close();

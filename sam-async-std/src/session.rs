@@ -42,7 +42,12 @@ pub struct Incoming {
 fn incoming((opened, said): (Opened, Accepted)) -> Incoming {
     let stream = Stream::from_parts(opened.socket, opened.buf);
     let (peer, from_port, to_port) = (said.peer, said.from_port, said.to_port);
-    Incoming { stream, peer, from_port, to_port }
+    Incoming {
+        stream,
+        peer,
+        from_port,
+        to_port,
+    }
 }
 
 /// What a session and all its sub-sessions share.
@@ -154,7 +159,12 @@ impl Session {
         };
         let udp = udp.map(|udp| (udp, options.header == Some(true)));
         let (core, style) = (Arc::new(core), options.style);
-        Ok(Session { core, id, style, udp })
+        Ok(Session {
+            core,
+            id,
+            style,
+            udp,
+        })
     }
 
     /// This (sub-)session's ID on the bridge.
@@ -257,7 +267,10 @@ impl Session {
             Some((next, more.then_some(session)))
         });
         let session = self.clone();
-        IncomingStreams { session, accepts: Box::pin(accepts) }
+        IncomingStreams {
+            session,
+            accepts: Box::pin(accepts),
+        }
     }
 
     /// Has the bridge connect to `local` for each incoming stream (whose first line
@@ -310,7 +323,12 @@ impl Session {
         };
         let udp = udp.map(|udp| (udp, options.header == Some(true)));
         let (core, style) = (self.core.clone(), options.style);
-        Ok(Session { core, id, style, udp })
+        Ok(Session {
+            core,
+            id,
+            style,
+            udp,
+        })
     }
 
     /// Removes sub-session `id` from this primary session.
@@ -354,7 +372,14 @@ impl Session {
         };
         let (session, raw) = (self.clone(), self.style == Style::Raw);
         let skipped = AtomicU64::new(0);
-        Ok(DatagramSocket { session, udp, bridge, raw, header, skipped })
+        Ok(DatagramSocket {
+            session,
+            udp,
+            bridge,
+            raw,
+            header,
+            skipped,
+        })
     }
 
     pub(crate) fn session_id(&self) -> &SessionId<'static> {
@@ -378,7 +403,11 @@ impl Session {
             return Err(Error::SessionClosed);
         }
         let (reply, answer) = async_channel::bounded(1);
-        let request = ControlRequest { operation, command, reply };
+        let request = ControlRequest {
+            operation,
+            command,
+            reply,
+        };
         let commands = &self.core.control.commands;
         within(timeout, operation, async {
             commands
@@ -442,7 +471,11 @@ impl Forward {
 /// `async_net::TcpStream::try_from`.
 pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
     let (socket, buf, version) = (tcp, Vec::new(), Version::V3_1);
-    let mut opened = Opened { socket, buf, version };
+    let mut opened = Opened {
+        socket,
+        buf,
+        version,
+    };
     let mut exchange = Exchange::forwarded();
     drive(&mut opened.socket, &mut exchange, &mut opened.buf).await?;
     let said = exchange

@@ -29,7 +29,9 @@ impl Stream {
     /// read past the handshake.
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
         let leftover = leftover.into();
-        Stream { read: StreamReadHalf { socket, leftover } }
+        Stream {
+            read: StreamReadHalf { socket, leftover },
+        }
     }
 
     /// Undoes [`from_parts`](Self::from_parts): the socket and the leftover bytes not read
