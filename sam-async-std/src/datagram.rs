@@ -76,12 +76,8 @@ impl DatagramSocket {
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let to = dest.to_base64();
-        let mut header = UdpHeader::new(self.session.session_id().clone(), to.as_str());
-        (header.from_port, header.to_port) = (ports.map(|p| p.0), ports.map(|p| p.1));
-        let mut packet = Vec::new();
-        let encoded = header.encode_with_payload(payload, &mut packet);
-        encoded.map_err(|e| Error::proto("datagram send", e))?;
+        let packet = UdpHeader::packet(self.session.session_id().clone(), dest, payload, ports)
+            .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.bridge).await?;
         Ok(())
     }

@@ -1,6 +1,5 @@
 //! The one generic driver: moves bytes between a futures-io socket and a sam-proto [`Exchange`].
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use futures_lite::FutureExt;
 use sam_proto::command::Hello;
 use sam_proto::exchange::{Exchange, Request, Step};
 use sam_proto::message::Message;
-use sam_proto::{Secret, Version};
+use sam_proto::Version;
 
 use crate::{Error, Result, SamConfig};
 
@@ -46,11 +45,8 @@ where
                     let _ = exchange.eof();
                 }
             }
-            Step::Recv => {
-                // An error has ended the exchange; `poll` says `Done` next.
-                let used = exchange.feed(buf).unwrap_or(0);
-                buf.drain(..used.min(buf.len()));
-            }
+            // An error has ended the exchange; `poll` says `Done` next.
+            Step::Recv => exchange.feed_buf(buf).unwrap_or(()),
         }
     }
 }
@@ -106,11 +102,8 @@ impl Opened {
 
 /// Connects to the bridge and says `HELLO`, both within `config.connect_timeout`.
 pub(crate) async fn open(config: &SamConfig) -> Result<Opened> {
-    let mut hello = Hello::new(config.min_version, config.max_version);
-    hello.user = config.user.clone().map(Cow::Owned);
-    hello.password = config.password.clone().map(Secret::new);
     // Refuse credentials that cannot be written before touching the network.
-    let mut exchange = Exchange::new(hello).map_err(|e| Error::proto(Hello::KIND, e))?;
+    let mut exchange = Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
     let after = config.connect_timeout;
     // One timer for both steps (a duration too long for an `Instant` never fires).
     let mut timer = Timer::after(after);

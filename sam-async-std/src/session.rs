@@ -1,13 +1,11 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use std::{fmt, io};
 
 use async_net::{TcpStream, UdpSocket};
@@ -117,11 +115,7 @@ impl Session {
     /// bridge refuses `PRIMARY`, once more with `MASTER` on another).
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let invalid = |e| Error::proto(cmd::SessionCreate::KIND, e);
-        // An unguessable ID: std's OS-seeded SipHash over a counter, the time and the PID.
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let seed = RandomState::new().hash_one((count, SystemTime::now(), std::process::id()));
-        let id = options.session_id(seed).map_err(invalid)?;
+        let id = options.session_id(client::random_seed()).map_err(invalid)?;
         // Refuse what cannot be sent before connecting (placeholder version and UDP address).
         let placeholder = Some(("127.0.0.1".to_owned(), 1));
         Exchange::new(options.create_command(id.clone(), Version::V3_3, true, placeholder))
@@ -361,10 +355,7 @@ impl Session {
         let tcp = self.core.bridge;
         let bridge = match &self.core.config.udp_address {
             Some(address) => async_net::resolve(address.as_str()).await?.first().copied(),
-            None => tcp
-                .port()
-                .checked_sub(1)
-                .map(|port| SocketAddr::new(tcp.ip(), port)),
+            None => Some(client::default_udp_bridge(tcp)?),
         };
         let Some(bridge) = bridge else {
             let why = "no usable SAM UDP address for the bridge";

@@ -1,8 +1,8 @@
 //! A connected I2P stream: the async-net socket plus the bytes read past the handshake.
 
-use std::collections::VecDeque;
+use sam_proto::client::Leftover;
 use std::fmt;
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -28,7 +28,7 @@ impl Stream {
     /// A stream from a socket whose SAM handshake is over, and the `leftover` bytes that were
     /// read past the handshake.
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
-        let leftover = leftover.into();
+        let leftover = Leftover::new(leftover);
         Stream {
             read: StreamReadHalf { socket, leftover },
         }
@@ -37,7 +37,7 @@ impl Stream {
     /// Undoes [`from_parts`](Self::from_parts): the socket and the leftover bytes not read
     /// yet, which come before anything the socket delivers.
     pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.read.socket, self.read.leftover.into())
+        (self.read.socket, self.read.leftover.into_vec())
     }
 
     /// Received application bytes not read yet.
@@ -100,13 +100,13 @@ impl AsyncWrite for Stream {
 pub struct StreamReadHalf {
     socket: TcpStream,
     /// Only ever read from the front (never pushed to), so it stays one contiguous slice.
-    leftover: VecDeque<u8>,
+    leftover: Leftover,
 }
 
 impl StreamReadHalf {
     /// Received application bytes not read yet.
     pub fn buffered(&self) -> &[u8] {
-        self.leftover.as_slices().0
+        self.leftover.unread()
     }
 }
 
@@ -114,7 +114,7 @@ impl fmt::Debug for StreamReadHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("StreamReadHalf");
         out.field("socket", &self.socket)
-            .field("buffered", &self.leftover.len())
+            .field("buffered", &self.leftover.unread().len())
             .finish()
     }
 }
@@ -129,11 +129,6 @@ impl AsyncRead for StreamReadHalf {
         if this.leftover.is_empty() || buf.is_empty() {
             return Pin::new(&mut this.socket).poll_read(cx, buf);
         }
-        let n = this.leftover.read(buf)?;
-        if this.leftover.is_empty() {
-            // Give the memory back: from here on a read costs what the socket's costs.
-            this.leftover = VecDeque::new();
-        }
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(this.leftover.read_into(buf)))
     }
 }
