@@ -96,7 +96,11 @@ pub(crate) fn open(config: &SamConfig) -> BoxFuture<'_, Opened> {
 
 async fn open_unboxed(config: &SamConfig) -> Result<Opened> {
     let after = config.connect_timeout;
-    let deadline = Instant::now() + after;
+    // A timeout too long to add to "now" (Duration::MAX means "no timeout") never fires.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
     // Refuse credentials that cannot be written before touching the network. (The exchange
     // is built again below rather than kept: see `drive` on rustc and `Send`.)
     Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;

@@ -125,7 +125,10 @@ async fn unreachable_bridge_says_what_to_check() {
         .unwrap()
         .port();
     let address = ["127.0.0.1:", &port.to_string()].concat();
-    let err = Sam::new(SamConfig::new(address.clone()))
+    // Duration::MAX means "wait as long as it takes": it must not overflow a deadline.
+    let mut config = SamConfig::new(address.clone());
+    config.connect_timeout = Duration::MAX;
+    let err = Sam::new(config)
         .lookup("x.i2p")
         .await
         .expect_err("nothing listens");
