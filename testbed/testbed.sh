@@ -1,27 +1,47 @@
 #!/usr/bin/env bash
-# testbed.sh — the project's offline I2P test network (Debian 12's i2pd 2.45.1, two routers).
+# testbed.sh — the project's offline I2P test networks: three real SAM bridges, startable side by side.
 #
-#   testbed.sh install            install i2pd + iproute2 if missing (root; idempotent) and make sure
-#                                 no system i2pd service is running
-#   testbed.sh start DIR [PORT]   start a fresh network whose SAM bridge is 127.0.0.1:PORT (TCP) and
-#                                 127.0.0.1:PORT-1 (UDP); default PORT 17656. Prints KEY=VALUE lines
-#                                 (also in DIR/env). Anything left over from an earlier run on DIR
-#                                 (or a dead one on PORT) is stopped first.
-#   testbed.sh stop DIR           stop exactly what `start DIR` started
+#   testbed.sh install [--bridge NAME|all]   get what NAME needs (idempotent; fetched/built things are cached)
+#   testbed.sh start DIR [PORT] [--bridge NAME]
+#                                 start a fresh network whose SAM bridge is 127.0.0.1:PORT (TCP) and
+#                                 127.0.0.1:PORT-1 (UDP).  Prints KEY=VALUE lines (also in DIR/env).
+#                                 Anything left over from an earlier run on DIR (of any bridge) is
+#                                 stopped first.  Default PORT: 17656 / 17646 / 17636 (by NAME, below).
+#   testbed.sh stop DIR           stop exactly what `start DIR` started (whatever the bridge)
 #   testbed.sh status DIR         exit 0 if it runs, 3 if not, 1 if only partly
 #
-# Topology (see testbed/README.md): as root, MODE=veth — the SAM router r1 runs in the caller's network
-# namespace, the floodfill r2 in a private namespace "i2pffPORT" joined by a veth pair.  Without root
-# the routers must live in a private network namespace that the *clients share*: run the whole test
+#   NAME (default i2pd-2.45; stop/status read it from DIR/env):
+#     i2pd-2.45  Debian 12's i2pd 2.45.1 (apt, root), SAM 3.0/3.1, two routers (MODE=veth or here, below)
+#     i2pd-2.59  i2pd 2.59.0 from Debian forky, pinned .debs fetched into the cache and run without
+#                installing (fetch-i2pd-forky.sh), SAM up to 3.3, one router on loopback (MODE=single), no root
+#     emissary   emissary 0.4.0 (Rust router), `cargo install` into the cache (emissary/install-emissary.sh),
+#                SAM 3.1/3.2, 7 processes on 127.0.0.1 (emissary/start-emissary.sh), no root
+#   Cache: ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed} (survives between runs; delete it to refetch/rebuild).
+#   DIR/env always has SAM_BRIDGE, SAM_BRIDGE_VERSION, SAM_TCP_PORT, SAM_UDP_PORT, SAM_VERSION_MAX (the
+#   VERSION that `HELLO VERSION MIN=3.1 MAX=3.3` gets), SAM_SESSION_OPTIONS (tunnel options sessions
+#   need on this bridge) and START_MS.  Give each bridge its own PORT (and DIR) to run them side by side.
+#
+# i2pd-2.45 topology (see testbed/README.md): as root, MODE=veth — the SAM router r1 runs in the caller's
+# network namespace, the floodfill r2 in a private namespace "i2pffPORT" joined by a veth pair.  Without
+# root the routers must live in a private network namespace that the *clients share*: run the whole test
 # command as `unshare -rn <command>` (then `start` detects the namespace and uses MODE=here).  A
 # non-root `start` outside such a namespace still works, but then the network lives in a detached
 # namespace and clients must be run with the CLIENT_EXEC_PREFIX printed (nsenter ...).
-# Env: TESTBED_MODE=veth|here forces a mode; I2PD=path another i2pd; everything else (LOGLEVEL, WARM, ...) goes to start-i2pd.sh.
+# Env: TESTBED_MODE=veth|here forces the i2pd-2.45 mode; I2PD=path another i2pd for i2pd-2.45;
+# EMISSARY=path another emissary-cli; everything else (LOGLEVEL, WARM, ...) goes to start-i2pd.sh /
+# emissary/start-emissary.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-DEFAULT_PORT=17656
+DEFAULT_PORT=17656                 # i2pd-2.45 (unchanged); the others get their own default
 SYSTEM_SAM_PORT=7656
+BRIDGES="i2pd-2.45 i2pd-2.59 emissary"
+CACHE=${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed}
+FORKY_WRAPPER=$CACHE/i2pd-forky                              # written by fetch-i2pd-forky.sh
+EMISSARY_BIN=${EMISSARY:-$CACHE/emissary-0.4.0/bin/emissary-cli}   # built by emissary/install-emissary.sh
+
+default_port() { case $1 in i2pd-2.45) echo "$DEFAULT_PORT" ;; i2pd-2.59) echo 17646 ;; emissary) echo 17636 ;; esac; }
+check_bridge() { case " $BRIDGES " in *" $1 "*) ;; *) die "unknown bridge '$1' (one of: $BRIDGES)" ;; esac; }
 
 say() { echo "testbed: $*" >&2; }
 die() { echo "testbed: error: $*" >&2; exit 1; }
@@ -29,7 +49,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -66,7 +86,7 @@ kill_pids() { # PID...  SIGTERM, wait up to 10 s, then SIGKILL
 
 sam_hello() { # PORT [exec prefix...]  -> prints the HELLO reply line, fails if none
     local port=$1; shift
-    "$@" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'HELLO VERSION MIN=3.0 MAX=3.1\n' >&3 && timeout 2 head -n1 <&3" 2>/dev/null
+    "$@" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf '${HELLO_LINE:-HELLO VERSION MIN=3.0 MAX=3.1}\n' >&3 && timeout 2 head -n1 <&3" 2>/dev/null
 }
 
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
@@ -122,7 +142,7 @@ stop_system_i2pd() {
     say "system i2pd stopped"
 }
 
-cmd_install() {
+install_i2pd_245() {
     local pkgs=() i2pd rc tmp_policy=""
     i2pd=$(find_i2pd)
     if [ -z "$i2pd" ]; then pkgs=(i2pd iproute2)
@@ -156,10 +176,38 @@ cmd_install() {
     say "ok: $("$i2pd" --version 2>/dev/null | head -1) ($i2pd)"
 }
 
+cmd_install() { # BRIDGE
+    local t0; t0=$(now)
+    case $1 in
+        i2pd-2.45) install_i2pd_245 ;;
+        i2pd-2.59) "$HERE/fetch-i2pd-forky.sh" "$CACHE" >/dev/null || die "fetching i2pd 2.59 failed (see above)"
+                   say "ok: i2pd-2.59: $FORKY_WRAPPER" ;;
+        emissary)  [ -z "${EMISSARY:-}" ] || say "note: EMISSARY=$EMISSARY is set; installing the cached build anyway"
+                   "$HERE/emissary/install-emissary.sh" "$CACHE" >/dev/null || die "building emissary failed (see above)"
+                   say "ok: emissary: $CACHE/emissary-0.4.0/bin/emissary-cli" ;;
+        all)       cmd_install i2pd-2.45; cmd_install i2pd-2.59; cmd_install emissary ;;
+    esac
+    say "install $1 done in $(since "$t0") s"
+}
+
 # ------------------------------------------------------------------------------------------- stop
-cmd_stop() { # DIR
+# emissary-cli processes started from DIR (`-b DIR/rK`), whatever its pidfiles say
+emissary_pids_for_dir() { # DIR
+    local p
+    for p in $(pgrep -x emissary-cli 2>/dev/null); do
+        [[ $(cmdline_of "$p") == *" -b $1/r"[0-9]* ]] && echo "$p"
+    done
+    return 0
+}
+
+cmd_stop() { # DIR  (any bridge: stops what DIR's pidfiles name, then anything else started from DIR)
     local dir=${1:?usage: testbed.sh stop DIR} pids
     dir=$(realpath -m "$dir")
+    if [ -d "$dir" ] && { compgen -G "$dir/r[0-9]*.pid" >/dev/null || [ -n "$(emissary_pids_for_dir "$dir")" ]; }; then
+        "$HERE/emissary/stop-emissary.sh" "$dir" >/dev/null || say "stop-emissary.sh $dir reported a problem"
+        pids=$(emissary_pids_for_dir "$dir")
+        [ -z "$pids" ] || die "emissary of $dir still running: $pids"
+    fi
     [ -d "$dir" ] && "$HERE/stop-i2pd.sh" "$dir"
     # routers of DIR whose pidfiles are gone or wrong (e.g. a start killed half-way)
     pids=$(pids_for_dir "$dir")
@@ -194,11 +242,8 @@ cleanup_stale_port() { # PORT
 }
 
 # ------------------------------------------------------------------------------------------- start
-cmd_start() { # DIR [PORT]
-    local dir=${1:?usage: testbed.sh start DIR [PORT]} port=${2:-$DEFAULT_PORT} mode i2pd t0 rc ver
-    if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1025 ] || [ "$port" -gt 65535 ]; then
-        die "PORT must be 1025..65535 (SAM UDP uses PORT-1)"
-    fi
+start_i2pd_245() { # DIR PORT
+    local dir=$1 port=$2 mode i2pd t0 rc ver
     i2pd=${I2PD:-$(find_i2pd)}     # I2PD=... : another binary/wrapper (e.g. from fetch-i2pd.sh)
     [ -n "$i2pd" ] || die "i2pd is not installed: run (as root) $HERE/testbed.sh install"
     ver=$("$i2pd" --version 2>/dev/null | sed -n 's/^i2pd version \([0-9.]*\).*/\1/p' | head -1)
@@ -222,6 +267,7 @@ cmd_start() { # DIR [PORT]
         prefix="nsenter --preserve-credentials -U -n -t $r1"
         sed -i "s|^CLIENT_EXEC_PREFIX=.*|CLIENT_EXEC_PREFIX=\"$prefix\"|" "$dir/env"
         cat "$dir/env"
+        DETACHED=1       # the inner start already added the SAM_BRIDGE... lines
         cat >&2 <<MSG
 testbed: NOTE: 127.0.0.1:$port exists only inside that namespace, NOT in yours.  Either run the clients
 testbed:   through the prefix:   $prefix <command>
@@ -257,14 +303,123 @@ MSG
         if [ "$mode" = veth ]; then echo "testbed: if the error above is about 'ip netns'/'ip link' not being permitted (container without CAP_SYS_ADMIN), run the whole test command as: unshare -rn <command>" >&2; fi
         exit 1
     fi
+    BRIDGE_VERSION=$ver
     say "started in $(since "$t0") s"
 }
 
+start_i2pd_259() { # DIR PORT
+    local dir=$1 port=$2 t0 rc
+    [ -x "$FORKY_WRAPPER" ] || die "i2pd 2.59 is not fetched: run $HERE/testbed.sh install --bridge i2pd-2.59"
+    BRIDGE_VERSION=$("$FORKY_WRAPPER" --version 2>/dev/null | sed -n 's/^i2pd version \([0-9.]*\).*/\1/p' | head -1)
+    # inside a fresh `unshare -rn` lo is down (single mode needs only loopback)
+    if in_private_netns; then ip link set lo up 2>/dev/null || true; fi
+    say "starting i2pd $BRIDGE_VERSION (MODE=single) in $dir, SAM 127.0.0.1:$port"
+    t0=$(now)
+    rc=0; MODE=single I2PD=$FORKY_WRAPPER "$HERE/start-i2pd.sh" "$dir" "$port" || rc=$?
+    if [ $rc != 0 ]; then
+        cmd_stop "$dir" >/dev/null 2>&1 || true
+        die "start failed (exit $rc); log: $dir/r1/i2pd.log"
+    fi
+    say "started in $(since "$t0") s"
+}
+
+start_emissary() { # DIR PORT
+    local dir=$1 port=$2 t0 rc
+    [ -x "$EMISSARY_BIN" ] || die "emissary is not built: run $HERE/testbed.sh install --bridge emissary"
+    BRIDGE_VERSION=$("$EMISSARY_BIN" --version 2>/dev/null | awk '{ print $NF; exit }')
+    say "starting emissary $BRIDGE_VERSION (mesh of $(( ${NUM_FF:-3} + ${NUM_R:-3} + 1 )) routers) in $dir, SAM 127.0.0.1:$port"
+    t0=$(now)
+    rc=0; EMISSARY=$EMISSARY_BIN "$HERE/emissary/start-emissary.sh" "$dir" "$port" || rc=$?
+    if [ $rc != 0 ]; then
+        cmd_stop "$dir" >/dev/null 2>&1 || true
+        die "start failed (exit $rc); logs: $dir/r*/router.log"
+    fi
+    say "started in $(since "$t0") s"
+}
+
+# remove the run files of any bridge from DIR (r1, r2 of i2pd; r0..rN, rK.pid of emissary; env, warm.txt)
+clean_dir() { # DIR
+    local f
+    for f in "$1"/r[0-9]*; do
+        [[ ${f##*/} =~ ^r[0-9]+(\.pid)?$ ]] && rm -rf "$f"
+    done
+    rm -f "$1/env" "$1/warm.txt"
+}
+
+cmd_start() { # DIR PORT BRIDGE
+    local dir=$1 port=$2 bridge=$3 t0 reply vmax opts ms
+    if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1025 ] || [ "$port" -gt 65535 ]; then
+        die "PORT must be 1025..65535 (SAM UDP uses PORT-1)"
+    fi
+    dir=$(abs_dir "$dir")
+    t0=$(now)
+    # a stale run on DIR, of whatever bridge (i2pd-2.45 repeats this check itself, harmlessly)
+    if [ -f "$dir/env" ] || compgen -G "$dir/r[0-9]*" >/dev/null || [ -n "$(pids_for_dir "$dir")" ] || [ -n "$(emissary_pids_for_dir "$dir")" ]; then
+        say "stopping whatever an earlier run left in $dir"
+        cmd_stop "$dir"
+        clean_dir "$dir"
+    fi
+    if [ "$bridge" != i2pd-2.45 ] && sam_hello "$port" >/dev/null; then
+        die "something else already answers SAM on 127.0.0.1:$port: stop it or pick another PORT"
+    fi
+    DETACHED=0; BRIDGE_VERSION=""
+    case $bridge in
+        i2pd-2.45) start_i2pd_245 "$dir" "$port" ;;
+        i2pd-2.59) start_i2pd_259 "$dir" "$port" ;;
+        emissary)  start_emissary "$dir" "$port" ;;
+    esac
+    [ "$DETACHED" = 1 ] && return 0
+    reply=$(HELLO_LINE="HELLO VERSION MIN=3.1 MAX=3.3" sam_hello "$port" || true)
+    case $reply in
+        "HELLO REPLY RESULT=OK VERSION="*) vmax=${reply#*VERSION=}; vmax=${vmax%% *} ;;
+        *) vmax=NONE; say "warning: HELLO VERSION MIN=3.1 MAX=3.3 got: '$reply'" ;;
+    esac
+    case $bridge in
+        i2pd-2.45) opts="inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1" ;;
+        i2pd-2.59) opts="inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1 i2cp.leaseSetEncType=0" ;;
+        emissary)  opts="" ;;     # its defaults (2 hops); 0-hop tunnels are rejected (SESSION CREATE never answers)
+    esac
+    ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')
+    {
+        echo "SAM_BRIDGE=$bridge"
+        echo "SAM_BRIDGE_VERSION=$BRIDGE_VERSION"
+        echo "SAM_VERSION_MAX=$vmax"
+        echo "SAM_SESSION_OPTIONS=\"$opts\""
+        echo "START_MS=$ms"
+    } | tee -a "$dir/env"
+}
+
 # ------------------------------------------------------------------------------------------- status
+status_emissary() { # DIR  (absolute)
+    local dir=$1 port p alive=0 want=0 reply
+    port=$(env_get "$dir" SAM_TCP_PORT)
+    for p in $(env_get "$dir" ALL_PIDS); do
+        want=$((want + 1))
+        [[ $(cmdline_of "$p") == *" -b $dir/r"[0-9]* ]] && alive=$((alive + 1))
+    done
+    if [ $alive = 0 ]; then echo "not running (emissary, SAM port $port)"; return 3; fi
+    if [ $alive != "$want" ]; then echo "partly running: $alive of $want emissary routers alive; run: $0 stop $dir"; return 1; fi
+    if reply=$(sam_hello "$port"); then
+        echo "running (emissary, $want routers, SAM 127.0.0.1:$port says: $reply)"
+        return 0
+    fi
+    echo "emissary routers alive but SAM 127.0.0.1:$port does not answer (its SAM server dies on a received DATAGRAM2)"; return 1
+}
+
 cmd_status() { # DIR
-    local dir=${1:?usage: testbed.sh status DIR} port mode r1 r2 alive=0 want=0 p prefix=() reply
-    [ -f "$dir/env" ] || { echo "not running (no $dir/env)"; return 3; }
+    local dir=${1:?usage: testbed.sh status DIR} port mode r1 r2 alive=0 want=0 p prefix=() reply bridge
+    if [ ! -f "$dir/env" ]; then
+        dir=$(realpath -m "$dir")
+        p=$(pids_for_dir "$dir"; emissary_pids_for_dir "$dir")
+        if [ -n "$p" ]; then echo "not started, but processes of $dir are left (pids $(echo "$p" | tr '\n' ' ')); run: $0 stop $dir"; return 1; fi
+        echo "not running (no $dir/env)"; return 3
+    fi
     dir=$(cd "$dir" && pwd)
+    bridge=$(env_get "$dir" SAM_BRIDGE)
+    if [ "$bridge" = emissary ] || { [ -z "$bridge" ] && [ -n "$(env_get "$dir" ALL_PIDS)" ]; }; then
+        status_emissary "$dir"; return
+    fi
+    bridge=${bridge:-i2pd-2.45}
     port=$(env_get "$dir" SAM_TCP_PORT); mode=$(env_get "$dir" MODE)
     r1=$(env_get "$dir" R1_PID); r2=$(env_get "$dir" R2_PID)
     for p in "r1:$r1" "r2:$r2"; do
@@ -280,16 +435,30 @@ cmd_status() { # DIR
         return 0
     fi
     if reply=$(sam_hello "$port" "${prefix[@]}"); then
-        echo "running (MODE=$mode, SAM 127.0.0.1:$port says: $reply, pids r1=$r1 r2=$r2)"
+        echo "running ($bridge, MODE=$mode, SAM 127.0.0.1:$port says: $reply, pids r1=$r1 r2=$r2)"
         return 0
     fi
     echo "routers alive (pids $r1 $r2) but SAM 127.0.0.1:$port does not answer"; return 1
 }
 
-case ${1:-} in
-    install) shift; cmd_install "$@" ;;
-    start)   shift; [ $# -ge 1 ] || usage; cmd_start "$@" ;;
-    stop)    shift; [ $# -ge 1 ] || usage; cmd_stop "$@" ;;
-    status)  shift; [ $# -ge 1 ] || usage; cmd_status "$@" ;;
+# --bridge NAME / --bridge=NAME anywhere after the command; the rest are positional
+CMD=${1:-}; [ $# -gt 0 ] && shift
+BRIDGE=""; ARGS=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --bridge) [ $# -ge 2 ] || usage; BRIDGE=$2; shift 2 ;;
+        --bridge=*) BRIDGE=${1#--bridge=}; shift ;;
+        -*) usage ;;
+        *) ARGS+=("$1"); shift ;;
+    esac
+done
+case $CMD in
+    install) [ ${#ARGS[@]} = 0 ] || usage; BRIDGE=${BRIDGE:-i2pd-2.45}
+             [ "$BRIDGE" = all ] || check_bridge "$BRIDGE"; cmd_install "$BRIDGE" ;;
+    start)   if [ ${#ARGS[@]} -lt 1 ] || [ ${#ARGS[@]} -gt 2 ]; then usage; fi
+             BRIDGE=${BRIDGE:-i2pd-2.45}; check_bridge "$BRIDGE"
+             cmd_start "${ARGS[0]}" "${ARGS[1]:-$(default_port "$BRIDGE")}" "$BRIDGE" ;;
+    stop)    [ ${#ARGS[@]} = 1 ] || usage; cmd_stop "${ARGS[0]}" ;;     # (a --bridge is accepted and ignored)
+    status)  [ ${#ARGS[@]} = 1 ] || usage; cmd_status "${ARGS[0]}" ;;
     *) usage ;;
 esac
