@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::keys::{Destination, PrivateKeys};
-use crate::line::Line;
+use crate::line::{Line, Value};
 use crate::message::{sam_message, KeyValue, Message, Writer};
 use crate::result::ResultCode;
 use crate::types::{Secret, Version};
@@ -143,37 +143,15 @@ impl<'a> Message<'a> for OtherStatus<'a> {
                 got: line.describe(),
             });
         }
-        let mut result = None;
-        let mut message = None;
-        let mut extra: Vec<KeyValue<'a>> = Vec::new();
-        for p in line.params() {
-            let p = p?;
-            let slot = match p.key {
-                "RESULT" => &mut result,
-                "MESSAGE" => &mut message,
-                other => {
-                    if extra.iter().any(|e| e.key == other) {
-                        return Err(Error::DuplicateKey(other.into()));
-                    }
-                    extra.push(KeyValue {
-                        key: Cow::Borrowed(other),
-                        value: p.value.map(|v| v.text()),
-                    });
-                    continue;
-                }
-            };
-            if slot.is_some() {
-                return Err(Error::DuplicateKey(p.key.into()));
-            }
-            *slot = Some(p.value.map(|v| v.text()).unwrap_or(Cow::Borrowed("true")));
-        }
+        let ([result, message], extra) = split_params(line, ["RESULT", "MESSAGE"])?;
+        let result = result.ok_or(Error::MissingKey {
+            line: "STATUS",
+            key: "RESULT",
+        })?;
         Ok(OtherStatus {
             verb: Cow::Borrowed(line.verb()),
-            result: ResultCode::from_wire(&result.ok_or(Error::MissingKey {
-                line: "STATUS",
-                key: "RESULT",
-            })?),
-            message,
+            result: ResultCode::from_wire(&result.text()),
+            message: message.map(|m| m.text()),
             extra,
         })
     }
@@ -244,42 +222,15 @@ impl<'a> Message<'a> for PeerLine<'a> {
                 reason: "not I2P base64",
             });
         }
-        let mut from_port = None;
-        let mut to_port = None;
-        let mut extra: Vec<KeyValue<'a>> = Vec::new();
-        for p in line.params() {
-            let p = p?;
-            let slot = match p.key {
-                "FROM_PORT" => &mut from_port,
-                "TO_PORT" => &mut to_port,
-                other => {
-                    if extra.iter().any(|e| e.key == other) {
-                        return Err(Error::DuplicateKey(other.into()));
-                    }
-                    extra.push(KeyValue {
-                        key: Cow::Borrowed(other),
-                        value: p.value.map(|v| v.text()),
-                    });
-                    continue;
-                }
-            };
-            if slot.is_some() {
-                return Err(Error::DuplicateKey(p.key.into()));
-            }
-            let key = if p.key == "FROM_PORT" {
-                "FROM_PORT"
-            } else {
-                "TO_PORT"
-            };
-            *slot = Some(<u16 as crate::message::Field>::decode(
-                key,
-                p.value.unwrap_or(crate::message::bare_value()),
-            )?);
-        }
+        let ([from_port, to_port], extra) = split_params(line, ["FROM_PORT", "TO_PORT"])?;
+        let port = |key, v: Option<Value<'a>>| {
+            v.map(|v| <u16 as crate::message::Field>::decode(key, v))
+                .transpose()
+        };
         Ok(PeerLine {
             destination: Cow::Borrowed(destination),
-            from_port,
-            to_port,
+            from_port: port("FROM_PORT", from_port)?,
+            to_port: port("TO_PORT", to_port)?,
             extra,
         })
     }
@@ -344,6 +295,36 @@ const BASE64_BYTES: [bool; 256] = {
     }
     t
 };
+
+/// The values of `keys` (a bare key reads as `true`) and every other parameter, refusing a key
+/// that appears twice. For the hand-written line types; the macro-built ones do the same.
+fn split_params<'a, const N: usize>(
+    line: &Line<'a>,
+    keys: [&'static str; N],
+) -> Result<([Option<Value<'a>>; N], Vec<KeyValue<'a>>), Error> {
+    let mut values = [None; N];
+    let mut extra: Vec<KeyValue<'a>> = Vec::new();
+    for p in line.params() {
+        let p = p?;
+        let duplicate = match keys.iter().position(|k| *k == p.key) {
+            Some(i) => values[i]
+                .replace(p.value.unwrap_or(crate::message::bare_value()))
+                .is_some(),
+            None => {
+                let seen = extra.iter().any(|e| e.key == p.key);
+                extra.push(KeyValue {
+                    key: Cow::Borrowed(p.key),
+                    value: p.value.map(|v| v.text()),
+                });
+                seen
+            }
+        };
+        if duplicate {
+            return Err(Error::DuplicateKey(p.key.into()));
+        }
+    }
+    Ok((values, extra))
+}
 
 impl DestReply<'_> {
     /// The generated keys, checked: `PRIV` parses and its destination equals `PUB`.
