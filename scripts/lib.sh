@@ -35,10 +35,24 @@ TESTBED_STARTED=0
 testbed_start() { # DIR PORT
     TESTBED_STARTED=1                      # set first: an interrupted start is cleaned up too
     "$TESTBED" start "$1" "$2" 9>&- || return   # (9>&-: the routers must not inherit the lock)
-    export SAM_ADDR=127.0.0.1:$2
-    export SAM_UDP_ADDR=127.0.0.1:$(($2 - 1))
-    export SAM_TESTBED=i2pd-2.45
-    echo "exported SAM_ADDR=$SAM_ADDR SAM_UDP_ADDR=$SAM_UDP_ADDR SAM_TESTBED=$SAM_TESTBED"
+    export_bridge_env "$1"
+}
+
+# Export what clients need from a started testbed's DIR/env: SAM_ADDR, SAM_UDP_ADDR, SAM_TESTBED
+# (the bridge's name) and the bridge's settings for the e2e suite (SAM_SESSION_OPTIONS,
+# SAM_VERSION_MAX, SAM_E2E_BULK_BYTES; see testbed/testbed.sh).
+export_bridge_env() { # DIR
+    local key
+    env_value() { sed -n "s/^$1=//p" "$2/env" | tail -1 | sed 's/^"\(.*\)"$/\1/'; }
+    SAM_ADDR=127.0.0.1:$(env_value SAM_TCP_PORT "$1")
+    SAM_UDP_ADDR=127.0.0.1:$(env_value SAM_UDP_PORT "$1")
+    SAM_TESTBED=$(env_value SAM_BRIDGE "$1")
+    export SAM_ADDR SAM_UDP_ADDR SAM_TESTBED
+    for key in SAM_SESSION_OPTIONS SAM_VERSION_MAX SAM_E2E_BULK_BYTES; do
+        export "$key=$(env_value "$key" "$1")"
+    done
+    echo "exported SAM_ADDR=$SAM_ADDR SAM_UDP_ADDR=$SAM_UDP_ADDR SAM_TESTBED=$SAM_TESTBED" \
+        "SAM_SESSION_OPTIONS=\"$SAM_SESSION_OPTIONS\" SAM_VERSION_MAX=$SAM_VERSION_MAX SAM_E2E_BULK_BYTES=$SAM_E2E_BULK_BYTES"
 }
 testbed_stop() { # DIR
     [ "$TESTBED_STARTED" = 1 ] || return 0

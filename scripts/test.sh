@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # scripts/test.sh — run every check of the project (CI runs exactly this, via .ci/run).
 #
-#   ./scripts/test.sh            from any directory
+#   ./scripts/test.sh                       everything, the interop matrix on all three bridges
+#   ./scripts/test.sh --bridge i2pd-2.59    the same, with the matrix on that bridge only (repeatable)
+#   ./scripts/test.sh --matrix-only [--bridge NAME]...   only the matrix (quick run on one bridge)
 #
-# Steps: toolchain components (clippy, rustfmt) -> testbed install -> start the offline I2P
-# testbed (two i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy
-# -D warnings -> build sam-proto without default features -> rustdoc -D warnings -> cargo test
-# (tests that need a router read SAM_ADDR / SAM_UDP_ADDR / SAM_TESTBED) -> benches compile ->
-# fuzz smoke run -> stop the testbed (always: also on failure and Ctrl-C) -> summary.
+# Steps: toolchain components (clippy, rustfmt) -> install the bridges (i2pd 2.45.1 from apt,
+# i2pd 2.59 fetched, emissary built; cached) and i2plib -> start the offline I2P testbed (two
+# i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy -D warnings ->
+# build sam-proto without default features -> rustdoc -D warnings -> cargo test (tests that need
+# a router read SAM_ADDR / SAM_UDP_ADDR and the testbed's SAM_* settings; the e2e and i2plib
+# tests fill the i2pd-2.45 column of the interop matrix) -> benches compile -> fuzz smoke run ->
+# the interop matrix on the other bridges (each: start its testbed, run the e2e suite of all
+# three adapters and the i2plib interop tests, stop it) -> the matrix table (into README.md) ->
+# stop the testbed (always: also on failure and Ctrl-C) -> summary.
 #
 # Env knobs:
+#   SAM_BRIDGES="i2pd-2.45 i2pd-2.59 emissary"   the bridges of the interop matrix (or --bridge)
 #   SAM_PORT=17656        SAM TCP port of the testbed (UDP = SAM_PORT-1); pick another for parallel runs
 #   TESTBED_DIR=.testbed/i2pd-2.45   where the routers' configs and logs go (gitignored)
 #   FUZZ_SECONDS=20       libFuzzer time per fuzz target
 #   KEEP_GOING=1          run all steps even after one failed (default: stop at the first failure)
+# The other bridges use testbed.sh's default ports (i2pd-2.59 17646, emissary 17636) and
+# .testbed/matrix-NAME; what the matrix saw goes to target/interop/NAME/.
 # Root: the testbed uses a network namespace + veth.  Not root: everything after the network
 # preparation is re-run inside `unshare -rn` (routers and tests share that private namespace;
 # i2pd must have been installed by root: sudo testbed/testbed.sh install).
@@ -24,6 +33,24 @@ cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
+ALL_BRIDGES="i2pd-2.45 i2pd-2.59 emissary"
+MATRIX_ONLY=0
+CHOSEN=""
+ARGS=("$@")
+while [ $# -gt 0 ]; do
+    case $1 in
+        --bridge) [ $# -ge 2 ] || { echo "error: --bridge needs a name ($ALL_BRIDGES)" >&2; exit 2; }
+                  CHOSEN="$CHOSEN $2"; shift 2 ;;
+        --bridge=*) CHOSEN="$CHOSEN ${1#--bridge=}"; shift ;;
+        --matrix-only) MATRIX_ONLY=1; shift ;;
+        *) echo "usage: $0 [--bridge NAME]... [--matrix-only]   (NAME: $ALL_BRIDGES)" >&2; exit 2 ;;
+    esac
+done
+SAM_BRIDGES=${CHOSEN:-${SAM_BRIDGES:-$ALL_BRIDGES}}
+for b in $SAM_BRIDGES; do
+    case " $ALL_BRIDGES " in *" $b "*) ;; *) echo "error: unknown bridge '$b' ($ALL_BRIDGES)" >&2; exit 2 ;; esac
+done
+INTEROP=$ROOT/target/interop
 SAM_PORT=${SAM_PORT:-17656}
 TESTBED_DIR=${TESTBED_DIR:-$ROOT/.testbed/i2pd-2.45}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
@@ -119,9 +146,91 @@ fuzz_smoke() {
     [ $n_built -gt 0 ] || return 99       # nothing could be built: reported as skipped
 }
 
+install_bridges() { # the matrix's bridges, and i2pd-2.45 for cargo test
+    local b wanted=$SAM_BRIDGES
+    [ "$MATRIX_ONLY" = 1 ] || wanted="i2pd-2.45 $wanted"
+    # shellcheck disable=SC2086  # a word list of bridge names
+    for b in $(printf '%s\n' $wanted | awk '!seen[$0]++'); do
+        "$TESTBED" install --bridge "$b" || return
+    done
+}
+
+install_i2plib() {
+    local py
+    py=$("$ROOT/testbed/install-i2plib.sh" | tail -n1) || return
+    export SAM_I2PLIB_PYTHON=$py
+    echo "exported SAM_I2PLIB_PYTHON=$SAM_I2PLIB_PYTHON"
+}
+
+in_matrix() { case " $SAM_BRIDGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# Sums the results of the e2e and i2plib test binaries in a cargo test log into BRIDGE's
+# bridge.env (read by scripts/matrix.py).
+record_bridge_run() { # BRIDGE LOG TESTBED_DIR
+    local out=$INTEROP/$1/bridge.env
+    mkdir -p "$INTEROP/$1"
+    {
+        grep -E '^SAM_(BRIDGE_VERSION|VERSION_MAX)=|^START_MS=' "$3/env" || true
+        awk '/^ *Running / { cur = ($2 ~ /tests\/(e2e|i2plib_interop)\.rs/) }
+             cur && /^test result:/ {
+                 for (i = 1; i < NF; i++) {
+                     if ($(i + 1) ~ /^passed/) p += $i
+                     if ($(i + 1) ~ /^failed/) f += $i
+                     if ($i == "in") { t = $(i + 1); sub(/s$/, "", t); w += t }
+                 }
+             }
+             END { printf "TESTS_PASSED=%d\nTESTS_FAILED=%d\nWALL_S=%.1f\n", p, f, w }' "$2"
+    } > "$out"
+    echo "$1: $(tr '\n' ' ' < "$out")"
+}
+
+# The main cargo test, with the e2e and i2plib tests recording the i2pd-2.45 column.
+cargo_test_workspace() {
+    local log=$ROOT/target/cargo-test.log rc=0
+    mkdir -p "$ROOT/target"
+    if in_matrix i2pd-2.45; then
+        rm -rf "$INTEROP/i2pd-2.45"
+        export SAM_MATRIX_DIR=$INTEROP/i2pd-2.45
+    fi
+    cargo test --workspace 2>&1 | tee "$log" || rc=$?
+    unset SAM_MATRIX_DIR
+    if in_matrix i2pd-2.45; then record_bridge_run i2pd-2.45 "$log" "$TESTBED_DIR"; fi
+    return $rc
+}
+
+# One bridge of the matrix: its own testbed, the e2e suite of the three adapters and the i2plib
+# tests against it, the testbed stopped again (also when the tests fail).
+MATRIX_DIR=""
+matrix_bridge() { # BRIDGE
+    local bridge=$1 dir=$ROOT/.testbed/matrix-$1 log=$ROOT/target/interop-$1.log rc=0
+    rm -rf "${INTEROP:?}/$bridge"; mkdir -p "$INTEROP/$bridge"
+    MATRIX_DIR=$dir
+    "$TESTBED" start "$dir" --bridge "$bridge" 9>&- || { rc=$?; "$TESTBED" stop "$dir" 9>&- || true; MATRIX_DIR=""; return $rc; }
+    (
+        export_bridge_env "$dir"
+        export SAM_MATRIX_DIR=$INTEROP/$bridge
+        cargo test -p sam-tokio -p sam-async-std -p sam-blocking --test e2e --test i2plib_interop 2>&1
+    ) | tee "$log" || rc=$?
+    "$TESTBED" stop "$dir" 9>&- || echo "warning: stopping $dir failed" >&2
+    MATRIX_DIR=""
+    record_bridge_run "$bridge" "$log" "$dir"
+    return $rc
+}
+
+matrix_table() {
+    local b readme=$ROOT/README.md
+    for b in $SAM_BRIDGES; do
+        [ -d "$INTEROP/$b" ] || { echo "matrix: $b has no results (its run failed before the tests?)"; return 1; }
+    done
+    # The README table shows the full matrix only; a run on some bridges prints its table only.
+    [ "$(echo "$SAM_BRIDGES" | wc -w)" = 3 ] || readme=""
+    python3 "$ROOT/scripts/matrix.py" "$INTEROP" ${readme:+"$readme"} | tee "$INTEROP/matrix.md"
+}
+
 # ------------------------------------------------------------------------------------- exit / signals
 finish() {
     local rc=$?
+    if [ -n "$MATRIX_DIR" ]; then "$TESTBED" stop "$MATRIX_DIR" 9>&- || true; fi
     testbed_stop "$TESTBED_DIR"
     header "summary"
     [ ${#RESULTS[@]} -gt 0 ] && printf '  %s\n' "${RESULTS[@]}"
@@ -142,7 +251,8 @@ trap 'echo "terminated (SIGTERM)"; exit 143' TERM
 # ------------------------------------------------------------------------------------- the run
 header "test.sh in $ROOT as $(id -un 2>/dev/null || id -u)$(in_private_netns && echo ' (private network namespace)')"
 step "toolchain: clippy + rustfmt components" ensure_components
-step "testbed: install (i2pd)" "$TESTBED" install
+step "testbed: install bridges (${SAM_BRIDGES})" install_bridges
+step "i2plib: install (Python SAM client, for the interop tests)" install_i2plib
 
 if needs_private_netns; then
     # everything that needs the network now, then the rest offline inside `unshare -rn`
@@ -152,16 +262,26 @@ if needs_private_netns; then
         step "cargo fetch (fuzz)" cargo fetch --manifest-path fuzz/Cargo.toml
     fi
     trap - EXIT
-    reexec_in_private_netns "$ROOT/scripts/test.sh" "$@"
+    reexec_in_private_netns "$ROOT/scripts/test.sh" "${ARGS[@]}"
 fi
 
-lock_testbed_dir "$TESTBED_DIR"
-step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
+if [ "$MATRIX_ONLY" = 0 ]; then
+    lock_testbed_dir "$TESTBED_DIR"
+    step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
 
-step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
-step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
-step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
-step "cargo test (SAM_ADDR=${SAM_ADDR:-unset})" cargo test --workspace
-step "cargo bench --no-run" cargo bench --workspace --no-run
-step "fuzz smoke (${FUZZ_SECONDS} s per target)" fuzz_smoke
+    step "cargo fmt --check" cargo fmt --all -- --check
+    step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+    step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
+    step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+    step "cargo test (SAM_ADDR=${SAM_ADDR:-unset}; matrix column i2pd-2.45)" cargo_test_workspace
+    step "cargo bench --no-run" cargo bench --workspace --no-run
+    step "fuzz smoke (${FUZZ_SECONDS} s per target)" fuzz_smoke
+fi
+# The matrix goes on after a failing bridge (each is its own step), so one run shows them all.
+KEEP_GOING_SAVED=$KEEP_GOING; KEEP_GOING=1
+for bridge in $SAM_BRIDGES; do
+    [ "$MATRIX_ONLY" = 0 ] && [ "$bridge" = i2pd-2.45 ] && continue   # done by cargo test above
+    step "interop matrix: $bridge (e2e of 3 adapters + i2plib)" matrix_bridge "$bridge"
+done
+KEEP_GOING=$KEEP_GOING_SAVED
+step "interop matrix: table (target/interop/matrix.md, README.md)" matrix_table

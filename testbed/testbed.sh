@@ -19,7 +19,7 @@
 #   Cache: ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed} (survives between runs; delete it to refetch/rebuild).
 #   DIR/env always has SAM_BRIDGE, SAM_BRIDGE_VERSION, SAM_TCP_PORT, SAM_UDP_PORT, SAM_VERSION_MAX (the
 #   VERSION that `HELLO VERSION MIN=3.1 MAX=3.3` gets), SAM_SESSION_OPTIONS (tunnel options sessions
-#   need on this bridge) and START_MS.  Give each bridge its own PORT (and DIR) to run them side by side.
+#   need on this bridge), SAM_E2E_BULK_BYTES (bytes per bulk echo the e2e suite sends) and START_MS.  Give each bridge its own PORT (and DIR) to run them side by side.
 #
 # i2pd-2.45 topology (see testbed/README.md): as root, MODE=veth — the SAM router r1 runs in the caller's
 # network namespace, the floodfill r2 in a private namespace "i2pffPORT" joined by a veth pair.  Without
@@ -326,6 +326,16 @@ start_i2pd_259() { # DIR PORT
 start_emissary() { # DIR PORT
     local dir=$1 port=$2 t0 rc
     [ -x "$EMISSARY_BIN" ] || die "emissary is not built: run $HERE/testbed.sh install --bridge emissary"
+    if in_private_netns && [ -z "$(ip route show default 2>/dev/null)" ]; then
+        # Inside `unshare -rn` (no network at all): emissary's SAM UDP setup wants a default route.
+        # A dummy interface gives it one; nothing can leave through it.
+        say "private network namespace without a default route: adding dummy interface samdummy0 (198.18.255.1/24)"
+        ip link set lo up 2>/dev/null || true
+        if ! { ip link add samdummy0 type dummy && ip addr add 198.18.255.1/24 dev samdummy0 \
+                && ip link set samdummy0 up && ip route add default dev samdummy0; }; then
+            die "could not add the dummy default route (need CAP_NET_ADMIN in this namespace)"
+        fi
+    fi
     BRIDGE_VERSION=$("$EMISSARY_BIN" --version 2>/dev/null | awk '{ print $NF; exit }')
     say "starting emissary $BRIDGE_VERSION (mesh of $(( ${NUM_FF:-3} + ${NUM_R:-3} + 1 )) routers) in $dir, SAM 127.0.0.1:$port"
     t0=$(now)
@@ -347,7 +357,7 @@ clean_dir() { # DIR
 }
 
 cmd_start() { # DIR PORT BRIDGE
-    local dir=$1 port=$2 bridge=$3 t0 reply vmax opts ms
+    local dir=$1 port=$2 bridge=$3 t0 reply vmax opts ms bulk
     if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1025 ] || [ "$port" -gt 65535 ]; then
         die "PORT must be 1025..65535 (SAM UDP uses PORT-1)"
     fi
@@ -374,10 +384,12 @@ cmd_start() { # DIR PORT BRIDGE
         "HELLO REPLY RESULT=OK VERSION="*) vmax=${reply#*VERSION=}; vmax=${vmax%% *} ;;
         *) vmax=NONE; say "warning: HELLO VERSION MIN=3.1 MAX=3.3 got: '$reply'" ;;
     esac
+    bulk=$((1024 * 1024))
     case $bridge in
         i2pd-2.45) opts="inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1" ;;
         i2pd-2.59) opts="inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1 i2cp.leaseSetEncType=0" ;;
-        emissary)  opts="" ;;     # its defaults (2 hops); 0-hop tunnels are rejected (SESSION CREATE never answers)
+        emissary)  opts=""        # its defaults (2 hops); 0-hop tunnels are rejected (SESSION CREATE never answers)
+                   bulk=65536 ;;  # its streams stall 9 s about every 128 KiB: 1 MiB echo takes 72-216 s
     esac
     ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')
     {
@@ -385,6 +397,7 @@ cmd_start() { # DIR PORT BRIDGE
         echo "SAM_BRIDGE_VERSION=$BRIDGE_VERSION"
         echo "SAM_VERSION_MAX=$vmax"
         echo "SAM_SESSION_OPTIONS=\"$opts\""
+        echo "SAM_E2E_BULK_BYTES=$bulk"
         echo "START_MS=$ms"
     } | tee -a "$dir/env"
 }

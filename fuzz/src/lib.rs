@@ -841,6 +841,14 @@ fn control_wire(command: &ControlCommand<'_>, version: Version) -> Result<Vec<u8
         ControlCommand::Lookup(m) => m.encode(version, &mut out)?,
         ControlCommand::Add(m) => m.encode(version, &mut out)?,
         ControlCommand::Remove(m) => m.encode(version, &mut out)?,
+        // PING and QUIT are refused below 3.2 (such bridges close the socket on them).
+        ControlCommand::Ping(_) | ControlCommand::Quit if version < Version::V3_2 => {
+            return Err(Error::NeedsVersion {
+                command: "PING or QUIT",
+                needs: Version::V3_2,
+                negotiated: version,
+            })
+        }
         ControlCommand::Ping(m) => m.encode(version, &mut out)?,
         ControlCommand::Quit => Quit.encode(version, &mut out)?,
         ControlCommand::DatagramSend(m, payload) => {

@@ -201,9 +201,19 @@ impl Session {
         self.core.control.is_closed()
     }
 
-    /// Closes the control socket, even in the middle of a command, and returns when it is
-    /// closed. The bridge then ends the session, its sub-sessions and all their streams.
+    /// Ends the session on the bridge (and, with it, its sub-sessions and all their streams):
+    /// sends `QUIT` on SAM 3.2+ bridges (waiting up to [`QUIT_WAIT`](client::QUIT_WAIT) for
+    /// them to act on it), then closes the control socket, even in the middle of a command.
+    /// Returns once the socket is closed.
+    ///
+    /// Data written to the session's streams and not yet delivered may be lost.
     pub async fn close(&self) {
+        if self.version() >= Version::V3_2 && !self.is_closed() {
+            // Ends the session at once; emissary otherwise keeps its ID reserved for 60 s. A
+            // bridge that ignores QUIT costs QUIT_WAIT.
+            let quit = ControlCommand::Quit;
+            let _ = self.command(cmd::Quit::KIND, client::QUIT_WAIT, quit).await;
+        }
         self.core.control.close().await
     }
 

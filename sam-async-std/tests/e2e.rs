@@ -8,6 +8,9 @@
 #[macro_use]
 mod suite;
 
+#[path = "../../testbed/matrix.rs"]
+mod matrix;
+
 #[macro_use]
 #[path = "support/glue.rs"]
 mod async_std_glue;

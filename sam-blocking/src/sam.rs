@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use sam_proto::client::SessionOptions;
-use sam_proto::command::{DestGenerate, NamingLookup};
+use sam_proto::client::{ping_command, SessionOptions};
+use sam_proto::command::{DestGenerate, NamingLookup, Ping};
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::message::Message;
 
@@ -54,6 +54,32 @@ impl Sam {
         let deadline = Deadline::new(Some(self.config.lookup_timeout), NamingLookup::KIND);
         let command = NamingLookup::new(name.to_owned());
         Ok(request(&self.config, deadline, command)?.1)
+    }
+
+    /// Checks that the bridge answers: `PING` on a socket of its own, done when the matching
+    /// `PONG` arrives, within `connect_timeout`.
+    ///
+    /// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
+    /// [`Error::NeedsVersion`](crate::Error::NeedsVersion). Bridges that ignore `PING`
+    /// (emissary 0.4) end in [`Error::Timeout`](crate::Error::Timeout). A socket of its own,
+    /// because i2pd 2.59 closes the socket after its `PONG`.
+    ///
+    /// ```no_run
+    /// # fn demo() -> sam_blocking::Result<()> {
+    /// let sam = sam_blocking::Sam::from_env();
+    /// match sam.ping() {
+    ///     Ok(()) => println!("the bridge answered PING"),
+    ///     Err(sam_blocking::Error::NeedsVersion { negotiated, .. }) => {
+    ///         println!("a SAM {negotiated} bridge: no PING")
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ping(&self) -> Result<()> {
+        let deadline = Deadline::new(Some(self.config.connect_timeout), Ping::KIND);
+        request(&self.config, deadline, ping_command())?;
+        Ok(())
     }
 
     /// Creates a session (`SESSION CREATE`, within `session_timeout`; routers take seconds to

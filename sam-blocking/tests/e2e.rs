@@ -8,6 +8,9 @@
 #[macro_use]
 mod suite;
 
+#[path = "../../testbed/matrix.rs"]
+mod matrix;
+
 #[macro_use]
 mod support;
 use support::glue;

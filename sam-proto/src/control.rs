@@ -181,6 +181,19 @@ impl ControlSocket {
             return Err(Error::Busy);
         }
         let v = self.version;
+        let needs_3_2 = match &command {
+            ControlCommand::Ping(_) => Some("PING"),
+            ControlCommand::Quit => Some("QUIT"),
+            _ => None,
+        };
+        if let Some(command) = needs_3_2.filter(|_| v < Version::V3_2) {
+            // SAM 3.1 bridges do not know them and close the socket, ending the session.
+            return Err(Error::NeedsVersion {
+                command,
+                needs: Version::V3_2,
+                negotiated: v,
+            });
+        }
         let start = self.out.len();
         let (flight, immediate) = match &command {
             ControlCommand::Lookup(m) => (

@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::keys::KeyError;
 use crate::result::ResultCode;
+use crate::types::Version;
 
 /// Everything that can go wrong while reading or writing SAM.
 ///
@@ -73,6 +74,16 @@ pub enum Error {
     Busy,
     /// The exchange was used after it finished, or finished before it was done.
     Misuse(&'static str),
+    /// The command exists only from a later SAM version than the one negotiated, so it was
+    /// not sent (a bridge that does not know it may close the socket).
+    NeedsVersion {
+        /// The command, e.g. `"PING"`.
+        command: &'static str,
+        /// The first SAM version that has it.
+        needs: Version,
+        /// The version the bridge agreed to.
+        negotiated: Version,
+    },
 }
 
 impl Error {
@@ -131,6 +142,14 @@ impl fmt::Display for Error {
             Error::Key(e) => write!(f, "{e}"),
             Error::Busy => f.write_str("a command is already in flight on this SAM socket"),
             Error::Misuse(what) => write!(f, "SAM exchange misuse: {what}"),
+            Error::NeedsVersion {
+                command,
+                needs,
+                negotiated,
+            } => write!(
+                f,
+                "{command} needs SAM {needs}, but the bridge negotiated {negotiated}"
+            ),
         }
     }
 }

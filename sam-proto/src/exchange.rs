@@ -43,7 +43,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::command::{
-    DestGenerate, Hello, NamingLookup, Pong, SessionAdd, SessionCreate, SessionRemove,
+    DestGenerate, Hello, NamingLookup, Ping, Pong, SessionAdd, SessionCreate, SessionRemove,
     StreamAccept, StreamConnect, StreamForward,
 };
 use crate::error::Error;
@@ -426,6 +426,37 @@ impl<'a> Request for NamingLookup<'a> {
     }
     fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Destination, Error>> {
         Some(naming_outcome(line))
+    }
+}
+
+/// `PING` on a socket of its own (3.2+): done when the bridge answers `PONG` with the same
+/// text. (i2pd 2.58+ closes the socket after its `PONG`, so never send it on a session's
+/// control socket there.)
+impl<'a> Request for Ping<'a> {
+    type Output = ();
+    const WAITING_FOR: &'static str = "PONG";
+    fn encode_request(&self, v: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        if v < Version::V3_2 {
+            // A 3.0/3.1 bridge does not know PING and closes the socket (i2pd 2.45).
+            return Err(Error::NeedsVersion {
+                command: "PING",
+                needs: Version::V3_2,
+                negotiated: v,
+            });
+        }
+        self.encode(v, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
+        Some(Pong::from_line(line).and_then(|pong| {
+            if pong.text == self.text {
+                Ok(())
+            } else {
+                Err(Error::BadValue {
+                    key: "PONG",
+                    reason: "the text differs from the PING's",
+                })
+            }
+        }))
     }
 }
 

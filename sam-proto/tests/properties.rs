@@ -1926,7 +1926,7 @@ proptest! {
         let (command, _, _) = command_script(cmd);
         let _ = drive_control(command.clone(), &junk, &sizes, close);
         // Keep feeding after an error, too: still no panic.
-        let mut c = ControlSocket::new(Version::V3_1);
+        let mut c = ControlSocket::new(Version::V3_3);
         if let Some(command) = command {
             c.start(command).unwrap();
         }

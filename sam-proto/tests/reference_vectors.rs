@@ -2668,8 +2668,19 @@ fn control_quit_java_and_i2pd() {
         events(&mut c),
         vec![ControlEvent::Completed(Ok(Completion::Quit))]
     );
-    // i2pd just closes.
+    // A 3.1 bridge (i2pd 2.45) does not know QUIT: refused before anything is written.
     let mut c = ControlSocket::new(Version::V3_1);
+    assert!(matches!(
+        c.start(ControlCommand::Quit),
+        Err(Error::NeedsVersion {
+            command: "QUIT",
+            ..
+        })
+    ));
+    assert!(c.poll_transmit().is_none());
+    assert!(!c.is_busy());
+    // i2pd 2.59 (3.3) just closes.
+    let mut c = ControlSocket::new(Version::V3_3);
     c.start(ControlCommand::Quit).unwrap();
     assert_eq!(transmit(&mut c), b"QUIT\n");
     c.eof();
@@ -2680,4 +2691,41 @@ fn control_quit_java_and_i2pd() {
             ControlEvent::Closed
         ]
     );
+}
+
+#[test]
+fn exchange_ping_on_its_own_socket_i2pd_2_59_and_3_1_bridges() {
+    let ping = || Ping {
+        text: Some(Cow::Borrowed("t1")),
+    };
+    // i2pd 2.59: HELLO → 3.3, PING t1 → PONG t1 (then it closes the socket).
+    let ex = Exchange::new(ping())
+        .unwrap()
+        .with_hello(hello(Version::V3_1, Version::V3_3))
+        .unwrap();
+    let r = run(ex, &[b"HELLO REPLY RESULT=OK VERSION=3.3\n", b"PONG t1\n"]);
+    assert_eq!(r.result, Ok(()));
+    assert_eq!(r.sent, b"HELLO VERSION MIN=3.1 MAX=3.3\nPING t1\n");
+    // Another text is not our answer.
+    let ex = Exchange::new(ping())
+        .unwrap()
+        .with_hello(hello(Version::V3_1, Version::V3_3))
+        .unwrap();
+    let r = run(ex, &[b"HELLO REPLY RESULT=OK VERSION=3.2\n", b"PONG t2\n"]);
+    assert!(matches!(r.result, Err(Error::BadValue { key: "PONG", .. })));
+    // A 3.1 bridge (i2pd 2.45 closes the socket on PING): nothing after the HELLO.
+    let ex = Exchange::new(ping())
+        .unwrap()
+        .with_hello(hello(Version::V3_1, Version::V3_3))
+        .unwrap();
+    let r = run(ex, &[b"HELLO REPLY RESULT=OK VERSION=3.1\n"]);
+    assert_eq!(
+        r.result,
+        Err(Error::NeedsVersion {
+            command: "PING",
+            needs: Version::V3_2,
+            negotiated: Version::V3_1
+        })
+    );
+    assert_eq!(r.sent, b"HELLO VERSION MIN=3.1 MAX=3.3\n");
 }

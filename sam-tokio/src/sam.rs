@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sam_proto::command::{DestGenerate, NamingLookup};
+use sam_proto::command::{DestGenerate, NamingLookup, Ping};
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::message::Message;
 
@@ -10,7 +10,7 @@ use crate::driver::request;
 use crate::session::Session;
 use crate::Result;
 use crate::SamConfig;
-use sam_proto::client::SessionOptions;
+use sam_proto::client::{ping_command, SessionOptions};
 
 /// A SAM bridge: where it is and how to talk to it. Cheap to clone.
 ///
@@ -63,6 +63,32 @@ impl Sam {
         let timeout = Some(self.config.lookup_timeout);
         let (_, destination) = request(&self.config, NamingLookup::KIND, timeout, command).await?;
         Ok(destination)
+    }
+
+    /// Checks that the bridge answers: `PING` on a socket of its own, done when the matching
+    /// `PONG` arrives, within `connect_timeout`.
+    ///
+    /// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
+    /// [`Error::NeedsVersion`](crate::Error::NeedsVersion). Bridges that ignore `PING`
+    /// (emissary 0.4) end in [`Error::Timeout`](crate::Error::Timeout). A socket of its own,
+    /// because i2pd 2.59 closes the socket after its `PONG`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sam_tokio::Result<()> {
+    /// let sam = sam_tokio::Sam::from_env();
+    /// match sam.ping().await {
+    ///     Ok(()) => println!("the bridge answered PING"),
+    ///     Err(sam_tokio::Error::NeedsVersion { negotiated, .. }) => {
+    ///         println!("a SAM {negotiated} bridge: no PING")
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ping(&self) -> Result<()> {
+        let timeout = Some(self.config.connect_timeout);
+        request(&self.config, Ping::KIND, timeout, ping_command()).await?;
+        Ok(())
     }
 
     /// Creates a session (`SESSION CREATE`, within `session_timeout`; routers take seconds to

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use sam_proto::client::{
     default_udp_bridge, forward_command, random_seed, ConnectOptions, SessionOptions, Style,
-    SubsessionOptions,
+    SubsessionOptions, QUIT_WAIT,
 };
 use sam_proto::command::{
-    NamingLookup, SessionAdd, SessionCreate, SessionRemove, StreamAccept, StreamConnect,
+    NamingLookup, Quit, SessionAdd, SessionCreate, SessionRemove, StreamAccept, StreamConnect,
     StreamForward,
 };
 use sam_proto::control::{Completion, ControlCommand};
@@ -207,9 +207,19 @@ impl Session {
         self.shared.control.is_closed()
     }
 
-    /// Closes the control socket, which ends the session on the bridge (and, with it, every
-    /// sub-session and stream of the session). Returns once the socket is closed.
+    /// Ends the session on the bridge (and, with it, every sub-session and stream of the
+    /// session): sends `QUIT` on SAM 3.2+ bridges (waiting up to [`QUIT_WAIT`] for them to act
+    /// on it), then closes the control socket. Returns once the socket is closed.
+    ///
+    /// Data written to the session's streams and not yet delivered may be lost.
     pub async fn close(&self) {
+        if self.version() >= Version::V3_2 && !self.is_closed() {
+            // Ends the session at once; emissary otherwise keeps its ID reserved for 60 s. A
+            // bridge that ignores QUIT costs QUIT_WAIT.
+            let _ = self
+                .command(Quit::KIND, QUIT_WAIT, ControlCommand::Quit)
+                .await;
+        }
         self.shared.control.shutdown.notify_one();
         let mut closed = self.shared.control.closed.clone();
         // An error means the task is gone, which is closed too.

@@ -8,6 +8,9 @@
 #[macro_use]
 mod suite;
 
+#[path = "../../testbed/matrix.rs"]
+mod matrix;
+
 macro_rules! aw {
     ($e:expr) => {
         $e.await
@@ -76,6 +79,14 @@ mod glue {
             Ok(v) => v,
             Err(_) => panic!("{what} did not finish within {secs} s"),
         }
+    }
+
+    /// The future's output, or `None` (the future dropped) when it has not finished after
+    /// `secs`.
+    pub async fn give_up_after<T>(secs: u64, fut: impl Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(Duration::from_secs(secs), fut)
+            .await
+            .ok()
     }
 
     pub async fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {

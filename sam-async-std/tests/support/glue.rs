@@ -62,6 +62,12 @@ pub mod glue {
             .unwrap_or_else(|_| panic!("{what} did not finish within {secs} s"))
     }
 
+    /// The future's output, or `None` (the future dropped) when it has not finished after
+    /// `secs`.
+    pub async fn give_up_after<T>(secs: u64, fut: impl Future<Output = T>) -> Option<T> {
+        timeout(Duration::from_secs(secs), fut).await.ok()
+    }
+
     pub async fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
         mutex.lock().await
     }

@@ -63,6 +63,26 @@ pub mod glue {
         }
     }
 
+    /// The body's result, or `None` when it has not finished after `secs` (it goes on, on a
+    /// thread left behind).
+    pub fn give_up_after<T: Send + 'static>(
+        secs: u64,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = mpsc::channel();
+        let body = thread::spawn(move || {
+            let _ = done.send(body());
+        });
+        match result.recv_timeout(Duration::from_secs(secs)) {
+            Ok(value) => Some(value),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => match body.join() {
+                Err(panic) => resume_unwind(panic),
+                Ok(()) => panic!("the body ended without a result"),
+            },
+        }
+    }
+
     /// A test that failed while holding the lock does not fail the others.
     pub fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
         mutex.lock().unwrap_or_else(PoisonError::into_inner)

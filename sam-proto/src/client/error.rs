@@ -7,6 +7,7 @@ use std::{error, fmt};
 
 use crate::keys::KeyError;
 use crate::result::ResultCode;
+use crate::types::Version;
 
 /// `Result` with [`ClientError`].
 pub type ClientResult<T> = Result<T, ClientError>;
@@ -52,6 +53,16 @@ pub enum ClientError {
     Key(KeyError),
     /// A value given to this library cannot be sent (for example a name with a newline).
     InvalidInput(String),
+    /// The operation needs a later SAM version than the bridge agreed to (for example `PING`
+    /// on a SAM 3.1 bridge); nothing was sent.
+    NeedsVersion {
+        /// What was asked, e.g. `PING`.
+        operation: &'static str,
+        /// The first SAM version that has it.
+        needs: Version,
+        /// The version the bridge agreed to.
+        negotiated: Version,
+    },
 }
 
 impl ClientError {
@@ -79,6 +90,13 @@ impl ClientError {
             },
             e @ crate::Error::Unencodable { .. } => ClientError::InvalidInput(e.to_string()),
             crate::Error::Key(k) => ClientError::Key(k),
+            crate::Error::NeedsVersion {
+                needs, negotiated, ..
+            } => ClientError::NeedsVersion {
+                operation,
+                needs,
+                negotiated,
+            },
             e => ClientError::Protocol(e),
         }
     }
@@ -129,6 +147,14 @@ impl fmt::Display for ClientError {
             ClientError::SessionClosed => f.write_str("the SAM session is closed"),
             ClientError::Key(e) => write!(f, "invalid I2P key material: {e}"),
             ClientError::InvalidInput(e) => write!(f, "invalid input: {e}"),
+            ClientError::NeedsVersion {
+                operation,
+                needs,
+                negotiated,
+            } => write!(
+                f,
+                "{operation} needs SAM {needs}, but the bridge agreed to {negotiated} only"
+            ),
         }
     }
 }

@@ -53,6 +53,23 @@ pub fn random_seed() -> u64 {
     hasher.finish()
 }
 
+/// A `PING` for [`Exchange`](crate::exchange::Exchange) on a socket of its own, with a fresh
+/// text so that only the answer to this ping matches.
+#[cfg(feature = "std")]
+pub fn ping_command() -> crate::command::Ping<'static> {
+    crate::command::Ping {
+        text: Some(alloc::borrow::Cow::Owned(alloc::format!(
+            "{:016x}",
+            random_seed()
+        ))),
+    }
+}
+
+/// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
+/// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps
+/// the session's ID and destination reserved for 60 s.
+pub const QUIT_WAIT: core::time::Duration = core::time::Duration::from_secs(2);
+
 /// Where to send datagrams when [`SamConfig::udp_address`] is not set: the host the control
 /// connection went to, TCP port − 1 (7655 for 7656, as both routers do by default).
 #[cfg(feature = "std")]
@@ -158,6 +175,12 @@ pub struct SessionOptions {
     pub protocol: Option<u8>,
     /// RAW: ask the bridge to forward a header line with ports (SAM 3.2, Java).
     pub header: Option<bool>,
+    /// DATAGRAM/RAW: have the bridge forward received datagrams to a local UDP socket (`HOST`
+    /// and `PORT`, the default). `false` leaves both out, and the bridge delivers them on the
+    /// control socket instead (`DATAGRAM RECEIVED`), which is where i2pd 2.59 reports the
+    /// sender's ports. Sending goes over UDP either way. emissary 0.4 does not answer a
+    /// DATAGRAM/RAW `SESSION CREATE` without `PORT`.
+    pub forward_datagrams: bool,
     /// I2CP and streaming options passed through as `key=value`, in order. The default holds
     /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
     pub options: Vec<(String, String)>,
@@ -175,6 +198,7 @@ impl SessionOptions {
             to_port: None,
             protocol: None,
             header: None,
+            forward_datagrams: true,
             options: DEFAULT_OPTIONS
                 .iter()
                 .map(|(k, v)| (String::from(*k), String::from(*v)))
@@ -215,7 +239,8 @@ impl SessionOptions {
 
     /// The `SESSION CREATE` for these options on a bridge that negotiated `version`.
     /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams (IP literal and port:
-    /// i2pd forwards only when both `HOST` and `PORT` are given).
+    /// i2pd forwards only when both `HOST` and `PORT` are given); it is left out when
+    /// [`forward_datagrams`](Self::forward_datagrams) is `false`.
     pub fn create_command(
         &self,
         id: SessionId<'static>,
@@ -232,7 +257,7 @@ impl SessionOptions {
         if self.keys.is_none() {
             command.signature_type = Some(self.signature_type);
         }
-        if let Some((host, port)) = udp_forward {
+        if let Some((host, port)) = udp_forward.filter(|_| self.forward_datagrams) {
             command.host = Some(Cow::Owned(host));
             command.port = Some(port);
         }
@@ -477,6 +502,14 @@ mod tests {
         let text = core::str::from_utf8(&line).unwrap();
         assert!(text.contains(" PORT=4000 HOST=127.0.0.1 "), "{text}");
         assert!(text.contains("STYLE=DATAGRAM ID=dg "));
+        // Delivery on the control socket: neither HOST nor PORT.
+        let mut options = options;
+        options.forward_datagrams = false;
+        let id = options.session_id(1).unwrap();
+        let cmd = options.create_command(id, Version::V3_3, true, Some(("127.0.0.1".into(), 4000)));
+        let line = cmd.to_bytes(Version::V3_3).unwrap();
+        let text = core::str::from_utf8(&line).unwrap();
+        assert!(!text.contains("PORT=") && !text.contains("HOST="), "{text}");
     }
 
     #[test]
