@@ -62,6 +62,30 @@ use tokio::task::JoinSet;
 /// SAM TCP port of the private testbed (UDP: one less). `./scripts/test.sh` uses 17656,
 /// `./scripts/demo.sh` 17666.
 const PORT: u16 = 17690;
+/// How often a connect the router refuses with `CANT_REACH_PEER` is tried again, 1 s apart.
+const CONNECT_TRIES: u32 = 5;
+/// Connects the router refused with `CANT_REACH_PEER` and that a retry then made (reported).
+static CONNECT_RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// `session.connect(dest)`, tried again when the router answers `CANT_REACH_PEER`: i2pd 2.45's
+/// two-router testbed sometimes fails a lease-set lookup ("Destination to connect not found",
+/// with "Publish confirmation was not received" before it; 2 of 4 runs on 2026-11-25). That is
+/// the router's network, not what this test is about; every retry is counted and printed.
+async fn connect(session: &Session, dest: &str) -> sam_tokio::Result<Stream> {
+    let mut tries = 1;
+    loop {
+        match session.connect(dest).await {
+            Err(Error::Refused { result, .. })
+                if result == sam_tokio::ResultCode::CantReachPeer && tries < CONNECT_TRIES =>
+            {
+                tries += 1;
+                CONNECT_RETRIES.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
 /// The stream and lookup timeouts of the configuration: scenario 3 requires every failure to
 /// show within this bound.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,7 +140,11 @@ fn reliability_on_a_private_testbed() {
     let dir = testbed.dir.clone();
     drop(testbed);
     let left = leftover_routers(&dir);
-    println!("reliability: total {:.1} s", t_all.elapsed().as_secs_f64());
+    println!(
+        "reliability: total {:.1} s; connects retried after CANT_REACH_PEER: {}",
+        t_all.elapsed().as_secs_f64(),
+        CONNECT_RETRIES.load(Ordering::Relaxed)
+    );
     assert!(
         left.is_empty(),
         "i2pd of the private testbed still running after stop: {left}"
@@ -294,8 +322,7 @@ async fn concurrent_streams(ctx: Arc<Ctx>) {
                 window.acquire().await.expect("window").forget();
                 let data = pseudo_random(STREAM_LEN, 0x5eed_0000 + i as u64);
                 let sent = Sha256::digest(&data);
-                let mut stream = a
-                    .connect(&dest)
+                let mut stream = connect(&a, &dest)
                     .await
                     .unwrap_or_else(|e| panic!("A: connect {i}: {e}"));
                 within(60, "A: write 1 MiB", stream.write_all(&data))
@@ -388,7 +415,7 @@ async fn fd_cycles(ctx: Arc<Ctx>) {
             // Aborted if the cycle fails: no accept may stay outstanding on B.
             let mut accept = JoinSet::new();
             accept.spawn(async move { b.accept().await });
-            let mut stream = within(20, "A: connect", ctx.a.connect(&dest))
+            let mut stream = within(20, "A: connect", connect(&ctx.a, &dest))
                 .await
                 .unwrap_or_else(|e| panic!("cycle {i}: A: connect: {e}"));
             let byte = [i as u8];
@@ -487,9 +514,13 @@ async fn router_killed(ctx: Arc<Ctx>) {
             let k2 = k2.clone();
             async move { k2.accept().await }
         });
-        let stream = within(20, "K1: connect", k1.connect(&k2.destination().to_base64()))
-            .await
-            .unwrap_or_else(|e| panic!("K1: connect: {e}"));
+        let stream = within(
+            20,
+            "K1: connect",
+            connect(&k1, &k2.destination().to_base64()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("K1: connect: {e}"));
         let (mut k1_read, mut k1_write) = stream.into_split();
         let mut incoming = within(20, "K2: accept", join(accept))
             .await
@@ -732,8 +763,7 @@ async fn echo(n1: &Session, n2: &Session) {
         }
     });
     within(30, "echo on the restarted router", async {
-        let mut stream = n1
-            .connect(&n2.destination().to_base64())
+        let mut stream = connect(n1, &n2.destination().to_base64())
             .await
             .expect("N1: connect");
         stream.write_all(&data).await.expect("N1: write");
