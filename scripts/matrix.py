@@ -21,6 +21,21 @@ import sys
 import time
 
 BRIDGE_ORDER = ["i2pd-2.45", "i2pd-2.59", "emissary"]
+# Rows are grouped by the command they exercise, in this order (then as first recorded).
+ROW_GROUPS = [
+    "HELLO", "PING", "DEST GENERATE", "SESSION CREATE", "saved keys", "QUIT", "session close",
+    "PRIMARY", "SESSION REMOVE", "NAMING LOOKUP", "STREAM CONNECT", "stream:", "STREAM:",
+    "STREAM ACCEPT", "STREAM FORWARD", "DATAGRAM", "RAW", "i2plib",
+]
+# Longer details go to a footnote instead of the cell.
+MAX_CELL_DETAIL = 40
+
+
+def row_group(feature):
+    for rank, prefix in enumerate(ROW_GROUPS):
+        if feature.startswith(prefix):
+            return rank
+    return len(ROW_GROUPS)
 BEGIN = "<!-- interop-matrix:begin -->"
 END = "<!-- interop-matrix:end -->"
 
@@ -83,7 +98,7 @@ def main():
         label = f"{bridge} ({env.get('SAM_BRIDGE_VERSION', '?')}, SAM {env.get('SAM_VERSION_MAX', '?')})"
         header.append(label)
     rows = []
-    for feature in sorted(features, key=lambda f: (f.startswith("i2plib"), features.index(f))):
+    for feature in sorted(features, key=lambda f: (row_group(f), features.index(f))):
         row = [feature]
         for bridge in bridges:
             ran = [a for a in data[bridge] if a in expected[feature]]
@@ -104,7 +119,11 @@ def main():
                 cell = f"pass {len(passes)}/{len(ran)}, not offered {len(skips)}/{len(ran)} [{len(notes)}]"
             else:
                 detail = passes[0][1]
-                cell = "pass" + (f" ({detail})" if detail and len(detail) <= 48 else "")
+                if len(detail) > MAX_CELL_DETAIL:
+                    notes.append(f"{bridge}: {detail}")
+                    cell = f"pass [{len(notes)}]"
+                else:
+                    cell = "pass" + (f" ({detail})" if detail else "")
             row.append(cell.replace("|", "\\|"))
         rows.append(row)
 

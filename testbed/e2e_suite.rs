@@ -562,6 +562,7 @@ macro_rules! sam_e2e_suite {
                 let receiver = match offered("control-socket datagram session", created) {
                     Ok(receiver) => receiver,
                     Err(reason) => {
+                        let reason = format!("DATAGRAM session without HOST/PORT: {reason}");
                         matrix::not_offered(ADAPTER, feature, reason);
                         return;
                     }

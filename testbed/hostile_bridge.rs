@@ -1997,6 +1997,124 @@ macro_rules! hostile_suite {
             }
 
             // ---------------------------------------------------------------------------
+            // PING on its own socket, QUIT on close (SAM 3.2)
+            // ---------------------------------------------------------------------------
+
+            #[test]
+            fn ping_on_a_3_1_bridge_is_needs_version_and_sends_nothing() {
+                guard(|| {
+                    run(task!({
+                        let bridge = HostileBridge::start(vec![Script::new().hello("3.1").hold()]);
+                        let err = fails(aw!(sam_for(&bridge).ping()), "PING at 3.1");
+                        match err {
+                            sam_proto::client::ClientError::NeedsVersion {
+                                operation: "PING",
+                                needs: Version::V3_2,
+                                negotiated: Version::V3_1,
+                            } => {}
+                            other => panic!("expected NeedsVersion, got {other:?}"),
+                        }
+                        assert_only_hello(&bridge, 0);
+                    }))
+                });
+            }
+
+            #[test]
+            fn ping_answered_with_another_text_is_a_protocol_error() {
+                guard(|| {
+                    run(task!({
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .hello("3.3")
+                            .expect(Kind::Ping)
+                            .send(b"PONG not-yours\n".to_vec())
+                            .hold()]);
+                        let err = fails(aw!(sam_for(&bridge).ping()), "foreign PONG");
+                        match protocol(&err) {
+                            sam_proto::Error::BadValue { key: "PONG", .. } => {}
+                            other => panic!("expected BadValue(PONG), got {other:?}"),
+                        }
+                    }))
+                });
+            }
+
+            #[test]
+            fn ping_closed_or_ignored_is_eof_or_timeout() {
+                guard(|| {
+                    run(task!({
+                        // i2pd before 2.58 closes on PING; emissary never answers.
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().hello("3.2").expect(Kind::Ping).close(),
+                            Script::new().hello("3.2").expect(Kind::Ping).hold(),
+                        ]);
+                        let sam = sam_for(&bridge);
+                        let err = fails(aw!(sam.ping()), "PING then close");
+                        assert!(
+                            matches!(protocol(&err), sam_proto::Error::Eof { .. }),
+                            "{err:?}"
+                        );
+                        let err = fails(aw!(sam.ping()), "PING ignored");
+                        assert_timeout(&err, "PING", CONNECT_TIMEOUT);
+                    }))
+                });
+            }
+
+            #[test]
+            fn close_sends_quit_on_3_2_and_not_on_3_1() {
+                guard(|| {
+                    run(task!({
+                        let keys = ed25519_keys(40);
+                        let bridge = HostileBridge::start(vec![
+                            Script::new()
+                                .session("3.2", &keys)
+                                .expect(Kind::Quit)
+                                .close(),
+                            Script::new().session("3.1", &keys).hold(),
+                        ]);
+                        let sam = sam_for(&bridge);
+                        let session =
+                            works(aw!(sam.session(sam::SessionOptions::default())), "3.2 session");
+                        let started = Instant::now();
+                        aw!(session.close());
+                        // The bridge closed after QUIT: no waiting for QUIT_WAIT.
+                        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+                        assert!(session.is_closed());
+                        assert!(bridge.wait_line(0, "QUIT", Duration::from_secs(1)), "{bridge:?}");
+                        let old = works(aw!(sam.session(sam::SessionOptions::default())), "3.1 session");
+                        aw!(old.close());
+                        assert!(old.is_closed());
+                        assert!(bridge.wait_finished(1, Duration::from_secs(2)), "{bridge:?}");
+                        let lines = bridge.lines(1);
+                        assert_eq!(lines.len(), 2, "HELLO and SESSION CREATE only: {lines:?}");
+                        assert!(bridge.violations().is_empty(), "{:?}", bridge.violations());
+                    }))
+                });
+            }
+
+            #[test]
+            fn close_on_a_bridge_that_ignores_quit_takes_quit_wait() {
+                guard(|| {
+                    run(task!({
+                        let keys = ed25519_keys(41);
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .session("3.3", &keys)
+                            .expect(Kind::Quit)
+                            .hold()]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
+                            "session",
+                        );
+                        let started = Instant::now();
+                        aw!(session.close());
+                        let took = started.elapsed();
+                        let wait = sam_proto::client::QUIT_WAIT;
+                        assert!(took >= wait && took < wait + Duration::from_secs(1), "{took:?}");
+                        assert!(session.is_closed());
+                        assert!(bridge.wait_finished(0, Duration::from_secs(2)), "{bridge:?}");
+                    }))
+                });
+            }
+
+            // ---------------------------------------------------------------------------
             // Sessions
             // ---------------------------------------------------------------------------
 

@@ -328,12 +328,13 @@ start_emissary() { # DIR PORT
     [ -x "$EMISSARY_BIN" ] || die "emissary is not built: run $HERE/testbed.sh install --bridge emissary"
     if in_private_netns && [ -z "$(ip route show default 2>/dev/null)" ]; then
         # Inside `unshare -rn` (no network at all): emissary's SAM UDP setup wants a default route.
-        # A dummy interface gives it one; nothing can leave through it.
-        say "private network namespace without a default route: adding dummy interface samdummy0 (198.18.255.1/24)"
+        # A veth pair inside this namespace gives it one (the `dummy` link type is not in every
+        # kernel); both ends stay here, so nothing can leave through it.
+        say "private network namespace without a default route: adding veth samdflt0/samdflt1 (198.18.255.1/24) as default route"
         ip link set lo up 2>/dev/null || true
-        if ! { ip link add samdummy0 type dummy && ip addr add 198.18.255.1/24 dev samdummy0 \
-                && ip link set samdummy0 up && ip route add default dev samdummy0; }; then
-            die "could not add the dummy default route (need CAP_NET_ADMIN in this namespace)"
+        if ! { ip link add samdflt0 type veth peer name samdflt1 && ip addr add 198.18.255.1/24 dev samdflt0 \
+                && ip link set samdflt1 up && ip link set samdflt0 up && ip route add default dev samdflt0; }; then
+            die "could not add a default route (needs CAP_NET_ADMIN in this namespace and veth support)"
         fi
     fi
     BRIDGE_VERSION=$("$EMISSARY_BIN" --version 2>/dev/null | awk '{ print $NF; exit }')
