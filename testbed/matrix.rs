@@ -3,11 +3,14 @@
 //!
 //! Included by the shared suites with `#[path]`. A scenario calls [`pass`] when everything it
 //! asserts held, or [`not_offered`] when the bridge itself said it does not do the feature (a
-//! negotiated version too low, a typed refusal, no answer within a stated time). A failure is
-//! never written: the test panics, and the table shows the row as failed because nothing was
-//! recorded for it.
+//! negotiated version too low, a typed refusal, no answer within a stated time), or
+//! [`bridge_fault`] when the bridge broke the protocol in a way the scenario proved was not
+//! this library's doing (for example: it took every byte and never delivered the last ones). A
+//! failure is never written: the test panics, and the table shows the row as failed because
+//! nothing was recorded for it.
 //!
-//! Records go to `$SAM_MATRIX_DIR/<adapter>.tsv`, one line each: `feature<TAB>pass|skip<TAB>detail`.
+//! Records go to `$SAM_MATRIX_DIR/<adapter>.tsv`, one line each:
+//! `feature<TAB>pass|skip|fault<TAB>detail`.
 //! Without `SAM_MATRIX_DIR` nothing is written (a plain `cargo test`).
 
 #![allow(dead_code)]
@@ -20,6 +23,8 @@ pub enum Outcome {
     Pass(String),
     /// The bridge does not offer it; `reason` is what the bridge said.
     NotOffered(String),
+    /// The bridge misbehaved; `evidence` says how, and why it is not this library.
+    BridgeFault(String),
 }
 
 fn clean(text: &str) -> String {
@@ -33,9 +38,14 @@ pub fn record(adapter: &str, feature: &str, outcome: Outcome) {
     let (status, detail) = match &outcome {
         Outcome::Pass(detail) => ("pass", detail.as_str()),
         Outcome::NotOffered(reason) => ("skip", reason.as_str()),
+        Outcome::BridgeFault(evidence) => ("fault", evidence.as_str()),
     };
-    if let Outcome::NotOffered(reason) = &outcome {
-        eprintln!("matrix: {feature}: not offered by this bridge: {reason}");
+    match &outcome {
+        Outcome::NotOffered(reason) => {
+            eprintln!("matrix: {feature}: not offered by this bridge: {reason}")
+        }
+        Outcome::BridgeFault(evidence) => eprintln!("matrix: {feature}: BRIDGE FAULT: {evidence}"),
+        Outcome::Pass(_) => {}
     }
     let Some(dir) = std::env::var_os("SAM_MATRIX_DIR") else {
         return;
@@ -62,4 +72,9 @@ pub fn pass(adapter: &str, feature: &str, detail: impl Into<String>) {
 /// Records that the bridge does not offer `feature`, with the bridge's own answer.
 pub fn not_offered(adapter: &str, feature: &str, reason: impl Into<String>) {
     record(adapter, feature, Outcome::NotOffered(reason.into()));
+}
+
+/// Records a bridge fault, with the evidence that it is the bridge's.
+pub fn bridge_fault(adapter: &str, feature: &str, evidence: impl Into<String>) {
+    record(adapter, feature, Outcome::BridgeFault(evidence.into()));
 }
