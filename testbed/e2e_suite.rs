@@ -303,9 +303,13 @@ macro_rules! sam_e2e_suite {
             }
         }
 
+        fn progress_counts(progress: &Progress) -> [usize; 4] {
+            let count = |i: usize| progress[i].load(std::sync::atomic::Ordering::Relaxed);
+            [count(0), count(1), count(2), count(3)]
+        }
+
         fn progress_report(progress: &Progress) -> String {
-            let [a_wrote, b_read, b_echoed, a_read, _] =
-                progress.each_ref().map(|n| n.load(std::sync::atomic::Ordering::Relaxed));
+            let [a_wrote, b_read, b_echoed, a_read] = progress_counts(progress);
             format!(
                 "A wrote {a_wrote}, B read {b_read}, B echoed {b_echoed}, A read back {a_read} \
                  of {} bytes",
@@ -407,7 +411,7 @@ macro_rules! sam_e2e_suite {
                 }
             }
             let len = bulk_len();
-            let [a_wrote, b_read, b_echoed, a_read, _] = progress.each_ref().map(|n| n.load(Relaxed));
+            let [a_wrote, b_read, b_echoed, a_read] = progress_counts(&progress);
             if a_wrote == len && b_read == len && b_echoed == len && a_read < len {
                 matrix::bridge_fault(
                     ADAPTER,
