@@ -114,7 +114,9 @@ def main():
                 cell = "**FAIL** (" + ", ".join(missing) + ")"
             elif faults:
                 notes.append(f"{bridge}: {faults[0][1]}")
-                cell = f"**bridge fault** in {len(faults)}/{len(ran)} [{len(notes)}]"
+                cell = f"**bridge fault** {len(faults)}/{len(ran)} [{len(notes)}]"
+                if passes:
+                    cell = f"pass {len(passes)}/{len(ran)}, " + cell
             elif skips and not passes:
                 notes.append(f"{bridge}: {skips[0][1]}")
                 cell = f"not offered [{len(notes)}]"
