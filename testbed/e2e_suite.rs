@@ -152,14 +152,9 @@ macro_rules! sam_e2e_suite {
                 "inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1"
                     .to_owned()
             });
-            let mut options = SessionOptions::new(style);
-            for word in text.split_whitespace() {
-                let (key, value) = word
-                    .split_once('=')
-                    .unwrap_or_else(|| panic!("SAM_SESSION_OPTIONS: {word:?} is not key=value"));
-                options = options.option(key, value);
-            }
-            options
+            SessionOptions::new(style)
+                .option_words(&text)
+                .unwrap_or_else(|e| panic!("SAM_SESSION_OPTIONS {text:?}: {e}"))
         }
 
         /// Bytes per bulk echo: `SAM_E2E_BULK_BYTES`, default 1 MiB.

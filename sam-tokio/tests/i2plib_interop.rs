@@ -80,14 +80,10 @@ fn options_text() -> String {
 }
 
 fn session_options() -> SessionOptions {
-    let mut options = SessionOptions::new(Style::Stream);
-    for kv in options_text().split_whitespace() {
-        let (k, v) = kv
-            .split_once('=')
-            .unwrap_or_else(|| panic!("SAM_SESSION_OPTIONS: {kv:?} is not k=v"));
-        options = options.option(k, v);
-    }
-    options
+    let text = options_text();
+    SessionOptions::new(Style::Stream)
+        .option_words(&text)
+        .unwrap_or_else(|e| panic!("SAM_SESSION_OPTIONS {text:?}: {e}"))
 }
 
 fn random_bytes(len: usize, mut seed: u64) -> Vec<u8> {

@@ -216,6 +216,34 @@ impl SessionOptions {
         self
     }
 
+    /// Sets the options of a text of whitespace-separated `key=value` words (a configuration
+    /// value such as `"inbound.length=1 outbound.length=1"`), in order; an empty text sets
+    /// none. A word without `=` or with an empty key is refused.
+    ///
+    /// ```
+    /// use sam_proto::client::{SessionOptions, Style};
+    ///
+    /// let options = SessionOptions::new(Style::Stream)
+    ///     .option_words("inbound.length=0 outbound.length=0")
+    ///     .unwrap();
+    /// assert!(options.options.contains(&("inbound.length".into(), "0".into())));
+    /// assert!(SessionOptions::new(Style::Stream).option_words("inbound.length").is_err());
+    /// ```
+    pub fn option_words(mut self, text: &str) -> Result<SessionOptions, Error> {
+        for word in text.split_whitespace() {
+            match word.split_once('=') {
+                Some((key, value)) if !key.is_empty() => self = self.option(key, value),
+                _ => {
+                    return Err(Error::BadValue {
+                        key: "options",
+                        reason: "every word must be key=value",
+                    })
+                }
+            }
+        }
+        Ok(self)
+    }
+
     /// Uses saved keys instead of a new destination.
     pub fn with_keys(mut self, keys: PrivateKeys) -> SessionOptions {
         self.keys = Some(keys);
