@@ -54,6 +54,9 @@ use crate::reply::{DestReply, HelloReply, NamingReply, PeerLine, SessionStatus, 
 use crate::result::ResultCode;
 use crate::types::Version;
 
+/// What [`Exchange::finish`] says after `feed` or `eof` has returned the exchange's error.
+pub const REPORTED: &str = "the exchange failed and feed() or eof() returned the error";
+
 /// What the caller must do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step<'a> {
@@ -109,6 +112,8 @@ pub struct Exchange<R: Request> {
     deferred: Option<Error>,
     /// `MIN`/`MAX` of the HELLO stage, to check the bridge's choice.
     hello_bounds: (Option<Version>, Option<Version>),
+    /// `false` until the bridge's `HELLO REPLY` has been accepted (`true` without a HELLO).
+    past_hello: bool,
 }
 
 impl<R: Request> Exchange<R> {
@@ -135,6 +140,7 @@ impl<R: Request> Exchange<R> {
             outcome: None,
             deferred,
             hello_bounds: (None, None),
+            past_hello: true,
         })
     }
 
@@ -157,6 +163,7 @@ impl<R: Request> Exchange<R> {
         hello.encode(version, &mut self.out)?;
         self.hello_bounds = (hello.min, hello.max);
         self.state = State::Hello;
+        self.past_hello = false;
         Ok(self)
     }
 
@@ -220,17 +227,13 @@ impl<R: Request> Exchange<R> {
                 &mut self.version,
                 &mut self.lines,
                 &mut self.out,
+                &mut self.past_hello,
             );
             self.framer.clear();
             match result {
                 Ok(None) => {}
-                Ok(Some(outcome)) => {
-                    let failed = outcome.as_ref().err().cloned();
-                    self.complete(outcome);
-                    if let Some(e) = failed {
-                        return Err(e);
-                    }
-                }
+                Ok(Some(Ok(output))) => self.complete(Ok(output)),
+                Ok(Some(Err(e))) => return Err(self.fail(e)),
                 Err(e) => return Err(self.fail(e)),
             }
         }
@@ -271,6 +274,10 @@ impl<R: Request> Exchange<R> {
     }
 
     /// The result, once `poll` said `Done`.
+    ///
+    /// Every error is reported once: by the `feed` or `eof` call that met it, after which
+    /// `finish` returns [`Error::Misuse`] ("already reported"); an error found without input
+    /// (a request the negotiated version cannot carry) comes from `finish`.
     pub fn finish(self) -> Result<R::Output, Error> {
         match self.outcome {
             Some(outcome) => outcome,
@@ -283,9 +290,22 @@ impl<R: Request> Exchange<R> {
         self.outcome = Some(outcome);
     }
 
+    /// Ends the exchange with `e`, which the caller gets from this `feed`/`eof` call; the
+    /// error is reported there once, so `finish` says the exchange failed without repeating it.
     fn fail(&mut self, e: Error) -> Error {
-        self.complete(Err(e.clone()));
+        self.complete(Err(Error::Misuse(REPORTED)));
         e
+    }
+
+    /// `true` while the `HELLO` stage is not over (its reply has not been read).
+    pub fn awaiting_hello(&self) -> bool {
+        !self.past_hello
+    }
+
+    /// The request, for a caller that fills in what it learns before the command is encoded
+    /// (the UDP address a `SESSION CREATE` forwards to, once the socket is connected).
+    pub fn request_mut(&mut self) -> &mut R {
+        &mut self.request
     }
 }
 
@@ -298,6 +318,7 @@ fn handle_line<R: Request>(
     version: &mut Version,
     lines: &mut usize,
     out: &mut Vec<u8>,
+    past_hello: &mut bool,
 ) -> Result<Option<Result<R::Output, Error>>, Error> {
     if line.verb().eq_ignore_ascii_case("PING") {
         // A bridge may probe at any time; answering keeps the socket alive (Java closes
@@ -314,6 +335,7 @@ fn handle_line<R: Request>(
             let v = hello_outcome(line, bounds.0, bounds.1)?;
             *version = v;
             *state = State::Command;
+            *past_hello = true;
             request.encode_request(v, out)?;
             Ok(None)
         }
@@ -602,6 +624,7 @@ impl Exchange<ForwardedPeer> {
             outcome: None,
             deferred: None,
             hello_bounds: (None, None),
+            past_hello: true,
         }
     }
 }

@@ -87,6 +87,7 @@ pub mod line;
 pub mod message;
 pub mod reply;
 pub mod result;
+pub mod session;
 pub mod types;
 
 pub use error::Error;

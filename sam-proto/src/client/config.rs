@@ -66,27 +66,6 @@ impl SamConfig {
             ..SamConfig::default()
         }
     }
-
-    /// The defaults, with `SAM_ADDR` and `SAM_UDP_ADDR` taken from the environment when set.
-    #[cfg(feature = "std")]
-    pub fn from_env() -> SamConfig {
-        let mut config = SamConfig::default();
-        if let Some(addr) = env_value(ENV_ADDR) {
-            config.address = addr;
-        }
-        if let Some(addr) = env_value(ENV_UDP_ADDR) {
-            config.udp_address = Some(addr);
-        }
-        config
-    }
-}
-
-#[cfg(feature = "std")]
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 impl Default for SamConfig {

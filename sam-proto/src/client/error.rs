@@ -193,3 +193,15 @@ impl From<ClientError> for io::Error {
         }
     }
 }
+
+impl From<crate::session::Failure> for ClientError {
+    fn from(failure: crate::session::Failure) -> ClientError {
+        use crate::session::Failure;
+        match failure {
+            Failure::Protocol { operation, error } => ClientError::proto(operation, error),
+            Failure::Timeout { operation, after } => ClientError::Timeout { operation, after },
+            Failure::SessionClosed => ClientError::SessionClosed,
+            Failure::InvalidInput(why) => ClientError::InvalidInput(why),
+        }
+    }
+}

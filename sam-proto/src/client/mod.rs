@@ -24,6 +24,8 @@ mod config;
 #[cfg(feature = "std")]
 mod error;
 #[cfg(feature = "std")]
+mod host;
+#[cfg(feature = "std")]
 mod keyfile;
 mod leftover;
 
@@ -31,54 +33,15 @@ pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
 pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
+pub use host::{default_udp_bridge, ping_command, random_seed};
+#[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
-
-/// Fresh entropy for [`SessionId::random`]: std's randomly keyed SipHash (seeded by the OS)
-/// over a counter, the time and the process ID, so other bridge clients cannot guess IDs.
-#[cfg(feature = "std")]
-pub fn random_seed() -> u64 {
-    use core::hash::{BuildHasher, Hasher};
-    use core::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish()
-}
-
-/// A `PING` for [`Exchange`](crate::exchange::Exchange) on a socket of its own, with a fresh
-/// text so that only the answer to this ping matches.
-#[cfg(feature = "std")]
-pub fn ping_command() -> crate::command::Ping<'static> {
-    crate::command::Ping {
-        text: Some(alloc::borrow::Cow::Owned(alloc::format!(
-            "{:016x}",
-            random_seed()
-        ))),
-    }
-}
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
 /// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps
 /// the session's ID and destination reserved for 60 s.
 pub const QUIT_WAIT: core::time::Duration = core::time::Duration::from_secs(2);
-
-/// Where to send datagrams when [`SamConfig::udp_address`] is not set: the host the control
-/// connection went to, TCP port − 1 (7655 for 7656, as both routers do by default).
-#[cfg(feature = "std")]
-pub fn default_udp_bridge(tcp_peer: std::net::SocketAddr) -> ClientResult<std::net::SocketAddr> {
-    let port = tcp_peer.port().checked_sub(1).ok_or_else(|| {
-        ClientError::InvalidInput(String::from("no SAM UDP port below TCP port 0"))
-    })?;
-    Ok(std::net::SocketAddr::new(tcp_peer.ip(), port))
-}
 
 use alloc::borrow::Cow;
 use alloc::string::String;

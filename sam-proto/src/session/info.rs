@@ -1,0 +1,182 @@
+//! What a created session is, and the commands it turns requests into.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
+use super::{Call, Failure, Operation, Time};
+use crate::client::{forward_command, ConnectOptions, SamConfig, Style, SubsessionOptions};
+use crate::command::{NamingLookup, SessionRemove, StreamAccept, StreamConnect, StreamForward};
+use crate::control::ControlCommand;
+use crate::exchange::ForwardedPeer;
+use crate::keys::{B32Address, Destination, PrivateKeys};
+use crate::types::{SessionId, Version};
+
+/// A created session (or sub-session): its ID, style, keys and the version its control
+/// socket agreed to, and the commands its operations send.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    id: SessionId<'static>,
+    style: Style,
+    keys: PrivateKeys,
+    version: Version,
+    header: bool,
+}
+
+impl SessionInfo {
+    pub(crate) fn new(
+        id: SessionId<'static>,
+        style: Style,
+        keys: PrivateKeys,
+        version: Version,
+        header: bool,
+    ) -> SessionInfo {
+        SessionInfo {
+            id,
+            style,
+            keys,
+            version,
+            header,
+        }
+    }
+
+    /// The session ID.
+    pub fn id(&self) -> &SessionId<'static> {
+        &self.id
+    }
+
+    /// The style.
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
+    /// The private keys, as the bridge reported them in `SESSION STATUS`.
+    pub fn keys(&self) -> &PrivateKeys {
+        &self.keys
+    }
+
+    /// The public destination.
+    pub fn destination(&self) -> &Destination {
+        self.keys.destination()
+    }
+
+    /// The `.b32.i2p` address.
+    pub fn address(&self) -> B32Address {
+        self.destination().b32_address()
+    }
+
+    /// The version the control socket agreed to.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// `true` for RAW (anonymous datagrams).
+    pub fn is_raw(&self) -> bool {
+        self.style == Style::Raw
+    }
+
+    /// `true` when RAW datagrams come with a `HEADER=true` line.
+    pub fn header(&self) -> bool {
+        self.header
+    }
+
+    /// `STREAM CONNECT` to `destination` (base64, `.b32.i2p` or a host name, as-is).
+    pub fn connect(
+        &self,
+        config: &SamConfig,
+        destination: &str,
+        options: ConnectOptions,
+        now: Time,
+    ) -> Result<Call<StreamConnect<'static>>, Failure> {
+        let command = options.connect_command(self.id.clone(), destination);
+        Call::new(config, Operation::StreamConnect, command, now)
+    }
+
+    /// `STREAM ACCEPT`: waits for a peer without a timeout.
+    pub fn accept(
+        &self,
+        config: &SamConfig,
+        now: Time,
+    ) -> Result<Call<StreamAccept<'static>>, Failure> {
+        let command = StreamAccept::new(self.id.clone());
+        Call::new(config, Operation::StreamAccept, command, now)
+    }
+
+    /// `STREAM FORWARD` to `host` (an IP literal) and `port`.
+    pub fn forward(
+        &self,
+        config: &SamConfig,
+        host: String,
+        port: u16,
+        now: Time,
+    ) -> Result<Call<StreamForward<'static>>, Failure> {
+        let command = forward_command(self.id.clone(), host, port);
+        Call::new(config, Operation::StreamForward, command, now)
+    }
+
+    /// Reads the peer line of a connection the bridge forwarded.
+    pub fn forwarded() -> Call<ForwardedPeer> {
+        Call::forwarded()
+    }
+
+    /// `NAMING LOOKUP` on the control socket.
+    pub fn lookup(name: &str) -> ControlCommand<'static> {
+        ControlCommand::Lookup(NamingLookup::new(name.to_owned()))
+    }
+
+    /// `SESSION ADD` of a sub-session to this PRIMARY session, forwarding datagrams to
+    /// `udp_forward`; returns the command and the sub-session. Refused before anything is
+    /// sent when this session is not PRIMARY (bridges answer that with an error that also
+    /// destroys the session) or when the options cannot be written.
+    pub fn add(
+        &self,
+        options: &SubsessionOptions,
+        udp_forward: Option<(String, u16)>,
+    ) -> Result<(ControlCommand<'static>, SessionInfo), Failure> {
+        self.check_add(options)?;
+        let command = options
+            .add_command(udp_forward)
+            .map_err(|e| Failure::protocol(Operation::SessionAdd.name(), e))?;
+        let info = SessionInfo {
+            id: command.id.clone(),
+            style: options.style,
+            keys: self.keys.clone(),
+            version: self.version,
+            header: options.header == Some(true),
+        };
+        Ok((ControlCommand::Add(command), info))
+    }
+
+    /// Checks a `SESSION ADD` without a UDP address (before binding one).
+    pub fn check_add(&self, options: &SubsessionOptions) -> Result<(), Failure> {
+        if self.style != Style::Primary {
+            return Err(Failure::InvalidInput(
+                "sub-sessions need a session created with Style::Primary".to_owned(),
+            ));
+        }
+        options
+            .add_command(None)
+            .map(|_| ())
+            .map_err(|e| Failure::protocol(Operation::SessionAdd.name(), e))
+    }
+
+    /// `SESSION REMOVE` of the sub-session `id`.
+    pub fn remove(id: &str) -> Result<ControlCommand<'static>, Failure> {
+        let id = SessionId::new(id.to_owned())
+            .map_err(|e| Failure::protocol(Operation::SessionRemove.name(), e))?;
+        Ok(ControlCommand::Remove(SessionRemove {
+            id,
+            extra: alloc::vec::Vec::new(),
+        }))
+    }
+
+    /// Checks that this session has datagrams (DATAGRAM or RAW).
+    pub fn check_datagrams(&self) -> Result<(), Failure> {
+        if self.style.uses_udp() {
+            Ok(())
+        } else {
+            Err(Failure::InvalidInput(
+                "datagram_socket needs a Datagram or Raw session".to_owned(),
+            ))
+        }
+    }
+}

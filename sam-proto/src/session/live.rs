@@ -1,0 +1,404 @@
+//! The live session: its control socket, commands, timeouts and close.
+
+use alloc::borrow::ToOwned;
+use alloc::collections::VecDeque;
+
+use super::{deadline, Failure, Operation, Time};
+use crate::client::SamConfig;
+use crate::control::{Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram};
+use crate::error::Error;
+use crate::keys::Destination;
+use crate::types::Version;
+
+/// Names a command submitted to a [`SessionCore`]; its completion carries the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommandId(u64);
+
+/// Something the driver must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// The command `id` finished (answered, refused, timed out, or the session closed).
+    Completed(CommandId, Result<Completion, Failure>),
+    /// A datagram the bridge delivered on the control socket.
+    Datagram(ReceivedDatagram),
+    /// The session is over: every command has been answered; drop the socket.
+    Closed,
+}
+
+#[derive(Debug)]
+struct Queued {
+    id: CommandId,
+    command: ControlCommand<'static>,
+    operation: Operation,
+    deadline: Option<Time>,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: CommandId,
+    operation: Operation,
+    deadline: Option<Time>,
+    /// Its caller has gone (cancelled or timed out): the answer is read and dropped.
+    abandoned: bool,
+}
+
+/// The control socket of a live session (see the [module docs](super)).
+///
+/// Drive it like this: after every input ([`feed`](Self::feed), [`eof`](Self::eof),
+/// [`submit`](Self::submit), [`cancel`](Self::cancel), [`close`](Self::close),
+/// [`handle_timeout`](Self::handle_timeout)), write everything
+/// [`poll_transmit`](Self::poll_transmit) gives, act on every
+/// [`poll_event`](Self::poll_event), and sleep until [`poll_timeout`](Self::poll_timeout) or
+/// the next input. Once [`SessionEvent::Closed`] came out, drop the socket.
+///
+/// ```
+/// use core::time::Duration;
+/// use sam_proto::client::SamConfig;
+/// use sam_proto::session::{Failure, SessionCore, SessionEvent, SessionInfo};
+/// use sam_proto::Version;
+///
+/// let config = SamConfig::default();
+/// let mut core = SessionCore::new(&config, Version::V3_1);
+/// let t0 = Duration::ZERO;
+/// let id = core.submit(SessionInfo::lookup("peer.i2p"), t0).unwrap();
+/// assert_eq!(core.poll_transmit(), Some(&b"NAMING LOOKUP NAME=peer.i2p\n"[..]));
+/// // No answer: at lookup_timeout the caller gets a typed timeout.
+/// let later = core.poll_timeout().unwrap();
+/// assert_eq!(later, config.lookup_timeout);
+/// core.handle_timeout(later);
+/// match core.poll_event() {
+///     Some(SessionEvent::Completed(done, Err(Failure::Timeout { .. }))) => assert_eq!(done, id),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SessionCore {
+    socket: ControlSocket,
+    config: SamConfig,
+    queue: VecDeque<Queued>,
+    in_flight: Option<InFlight>,
+    next_id: u64,
+    events: VecDeque<SessionEvent>,
+    /// The id of our own `QUIT`, and when closing gives up waiting.
+    closing: Option<(CommandId, Option<Time>)>,
+    closed: bool,
+    bridge_error: Option<Error>,
+}
+
+impl SessionCore {
+    /// The core of a control socket whose `SESSION CREATE` agreed to `version`.
+    pub fn new(config: &SamConfig, version: Version) -> SessionCore {
+        SessionCore {
+            socket: ControlSocket::new(version),
+            config: config.clone(),
+            queue: VecDeque::new(),
+            in_flight: None,
+            next_id: 0,
+            events: VecDeque::new(),
+            closing: None,
+            closed: false,
+            bridge_error: None,
+        }
+    }
+
+    /// The version the control socket agreed to.
+    pub fn version(&self) -> Version {
+        self.socket.version()
+    }
+
+    /// `true` once the session is over (closed by its owner, by the bridge, or broken).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// `true` from [`close`](Self::close) on.
+    pub fn is_closing(&self) -> bool {
+        self.closing.is_some() || self.closed
+    }
+
+    /// The last error the bridge reported on its own (Java's `PONG timeout`, `Session is
+    /// closed`); bridges usually close the socket right after.
+    pub fn bridge_error(&self) -> Option<&Error> {
+        self.bridge_error.as_ref()
+    }
+
+    /// Queues `command` at `now`. Its timeout (see the [module docs](super)) counts from now,
+    /// waiting in the queue included. A command that cannot be written on this socket (a
+    /// value with a newline, `PING` or `QUIT` below SAM 3.2) is refused here and nothing is
+    /// queued.
+    pub fn submit(
+        &mut self,
+        command: ControlCommand<'static>,
+        now: Time,
+    ) -> Result<CommandId, Failure> {
+        if self.is_closing() {
+            return Err(Failure::SessionClosed);
+        }
+        let operation = operation_of(&command);
+        ControlSocket::new(self.version())
+            .start(command.clone())
+            .map_err(|e| Failure::protocol(operation.name(), e))?;
+        let id = self.fresh_id();
+        self.queue.push_back(Queued {
+            id,
+            command,
+            operation,
+            deadline: deadline(now, operation.timeout(&self.config)),
+        });
+        Ok(id)
+    }
+
+    /// The caller of `id` has gone: a queued command is dropped, one in flight finishes on
+    /// the socket and its answer is discarded (the socket is never left mid-exchange).
+    pub fn cancel(&mut self, id: CommandId) {
+        self.queue.retain(|q| q.id != id);
+        if let Some(flight) = self.in_flight.as_mut().filter(|f| f.id == id) {
+            flight.abandoned = true;
+        }
+    }
+
+    /// Ends the session: queued commands fail with [`Failure::SessionClosed`]; on a SAM 3.2+
+    /// bridge `QUIT` is sent after the command in flight, and the session is closed when the
+    /// bridge acts on it or [`QUIT_WAIT`](crate::client::QUIT_WAIT) after `now`, whichever
+    /// comes first (emissary otherwise keeps the ID reserved for 60 s). Below 3.2 it is
+    /// closed at once (SAM 3.1 bridges close the socket on an unknown command anyway).
+    pub fn close(&mut self, now: Time) {
+        if self.is_closing() {
+            return;
+        }
+        for q in core::mem::take(&mut self.queue) {
+            self.complete(q.id, Err(Failure::SessionClosed));
+        }
+        if self.version() < Version::V3_2 {
+            return self.close_now();
+        }
+        let id = self.fresh_id();
+        let wait = deadline(now, Operation::Quit.timeout(&self.config));
+        self.queue.push_back(Queued {
+            id,
+            command: ControlCommand::Quit,
+            operation: Operation::Quit,
+            deadline: wait,
+        });
+        self.closing = Some((id, wait));
+    }
+
+    /// Ends the session at once (the last handle is gone): everything pending fails with
+    /// [`Failure::SessionClosed`].
+    pub fn shutdown(&mut self) {
+        self.close_now();
+    }
+
+    /// Bytes to write now, if any. Write all of them before calling again.
+    pub fn poll_transmit(&mut self) -> Option<&[u8]> {
+        self.start_next();
+        if self.closed {
+            return None;
+        }
+        self.socket.poll_transmit()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.start_next();
+        self.events.pop_front()
+    }
+
+    /// Hands bytes read from the control socket (it takes all of them). Input that is not
+    /// SAM breaks the session: the command in flight gets the protocol error, everything
+    /// else [`Failure::SessionClosed`].
+    pub fn feed(&mut self, input: &[u8]) {
+        if self.closed {
+            return;
+        }
+        if let Err(e) = self.socket.feed(input) {
+            self.pump();
+            if let Some(flight) = self.in_flight.take() {
+                if !flight.abandoned {
+                    let failure = Failure::protocol(flight.operation.name(), e);
+                    self.complete(flight.id, Err(failure));
+                }
+            }
+            return self.close_now();
+        }
+        self.pump();
+    }
+
+    /// The bridge closed the control socket (or reading it failed): the session is over.
+    pub fn eof(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.socket.eof();
+        self.pump();
+        self.close_now();
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) if nothing happens first.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.closed {
+            return None;
+        }
+        let flight = self
+            .in_flight
+            .as_ref()
+            .filter(|f| !f.abandoned)
+            .and_then(|f| f.deadline);
+        let closing = self.closing.and_then(|(_, at)| at);
+        self.queue
+            .iter()
+            .filter_map(|q| q.deadline)
+            .chain(flight)
+            .chain(closing)
+            .min()
+    }
+
+    /// Fails every command whose timeout has passed at `now` with [`Failure::Timeout`] (one
+    /// in flight keeps the socket until its late answer arrives, which is dropped), and
+    /// closes a session whose `QUIT` wait is over.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.closed {
+            return;
+        }
+        if self
+            .closing
+            .is_some_and(|(_, at)| at.is_some_and(|at| at <= now))
+        {
+            return self.close_now();
+        }
+        let due = |d: Option<Time>| d.is_some_and(|d| d <= now);
+        let mut expired = alloc::vec::Vec::new();
+        self.queue.retain(|q| {
+            let keep = !due(q.deadline);
+            if !keep {
+                expired.push((q.id, q.operation));
+            }
+            keep
+        });
+        if let Some(flight) = self.in_flight.as_mut() {
+            if !flight.abandoned && due(flight.deadline) {
+                flight.abandoned = true;
+                expired.push((flight.id, flight.operation));
+            }
+        }
+        for (id, operation) in expired {
+            let after = operation.timeout(&self.config).unwrap_or_default();
+            let failure = Failure::Timeout {
+                operation: operation.name(),
+                after,
+            };
+            self.complete(id, Err(failure));
+        }
+    }
+
+    fn fresh_id(&mut self) -> CommandId {
+        self.next_id += 1;
+        CommandId(self.next_id)
+    }
+
+    fn complete(&mut self, id: CommandId, outcome: Result<Completion, Failure>) {
+        if self.closing.is_some_and(|(quit, _)| quit == id) {
+            // Our own QUIT: answered, refused or cut off, the session is over.
+            return self.close_now();
+        }
+        self.events.push_back(SessionEvent::Completed(id, outcome));
+    }
+
+    /// Starts the next queued command when none is in flight.
+    fn start_next(&mut self) {
+        while self.in_flight.is_none() && !self.closed {
+            let Some(next) = self.queue.pop_front() else {
+                return;
+            };
+            let (id, operation) = (next.id, next.operation);
+            match self.socket.start(next.command) {
+                Ok(()) => {
+                    self.in_flight = Some(InFlight {
+                        id,
+                        operation,
+                        deadline: next.deadline,
+                        abandoned: false,
+                    });
+                    // Commands without an answer (DATAGRAM SEND) complete at once.
+                    self.pump();
+                }
+                Err(e) => self.complete(id, Err(Failure::protocol(operation.name(), e))),
+            }
+        }
+    }
+
+    /// Turns the socket machine's events into the session's.
+    fn pump(&mut self) {
+        while let Some(event) = self.socket.poll_event() {
+            match event {
+                ControlEvent::Completed(outcome) => {
+                    let Some(flight) = self.in_flight.take() else {
+                        continue;
+                    };
+                    if flight.abandoned {
+                        continue;
+                    }
+                    let outcome = outcome.map_err(|e| match e {
+                        // The bridge closed the socket: the session is gone with it.
+                        Error::Eof { .. } => Failure::SessionClosed,
+                        e => Failure::protocol(flight.operation.name(), e),
+                    });
+                    self.complete(flight.id, outcome);
+                }
+                ControlEvent::Datagram(d) => self.events.push_back(SessionEvent::Datagram(d)),
+                ControlEvent::BridgeError(e) => {
+                    tracing::warn!(error = %e, "the SAM bridge reported an error on the session's control socket");
+                    self.bridge_error = Some(e);
+                }
+                ControlEvent::Closed => self.close_now(),
+            }
+        }
+    }
+
+    fn close_now(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let quit = self.closing.take().map(|(id, _)| id);
+        if let Some(flight) = self.in_flight.take() {
+            if !flight.abandoned && Some(flight.id) != quit {
+                let failure = Failure::SessionClosed;
+                self.events
+                    .push_back(SessionEvent::Completed(flight.id, Err(failure)));
+            }
+        }
+        for q in core::mem::take(&mut self.queue) {
+            if Some(q.id) == quit {
+                continue;
+            }
+            let failure = Err(Failure::SessionClosed);
+            self.events.push_back(SessionEvent::Completed(q.id, failure));
+        }
+        self.events.push_back(SessionEvent::Closed);
+    }
+}
+
+fn operation_of(command: &ControlCommand<'_>) -> Operation {
+    match command {
+        ControlCommand::Lookup(_) => Operation::Lookup,
+        ControlCommand::Add(_) => Operation::SessionAdd,
+        ControlCommand::Remove(_) => Operation::SessionRemove,
+        ControlCommand::Ping(_) => Operation::Ping,
+        ControlCommand::Quit => Operation::Quit,
+        ControlCommand::DatagramSend(..) | ControlCommand::RawSend(..) => Operation::DatagramSend,
+    }
+}
+
+impl Completion {
+    /// The destination of a finished `NAMING LOOKUP`.
+    pub fn into_destination(self) -> Result<Destination, Failure> {
+        match self {
+            Completion::Lookup(destination) => Ok(destination),
+            _ => Err(Failure::InvalidInput(
+                "the control socket finished another command".to_owned(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `SESSION CREATE`: from options to a live control socket.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{Call, CallStep, Failure, Operation, SessionInfo, Time};
+use crate::client::{retry_primary_as_master, SamConfig, SessionOptions};
+use crate::command::SessionCreate;
+use crate::error::Error;
+use crate::exchange::Request;
+use crate::keys::PrivateKeys;
+use crate::line::Line;
+use crate::message::Message;
+use crate::types::{SessionId, Version};
+
+/// The `SESSION CREATE` request of a [`SessionSetup`], encoded for the version the bridge
+/// agrees to (`PRIMARY` or `MASTER`, quoting) with the UDP address filled in once known.
+#[derive(Debug, Clone)]
+pub struct CreateSession {
+    options: SessionOptions,
+    id: SessionId<'static>,
+    prefer_primary: bool,
+    udp_forward: Option<(String, u16)>,
+}
+
+impl CreateSession {
+    fn command(&self, version: Version) -> SessionCreate<'static> {
+        self.options.create_command(
+            self.id.clone(),
+            version,
+            self.prefer_primary,
+            self.udp_forward.clone(),
+        )
+    }
+}
+
+impl Request for CreateSession {
+    type Output = PrivateKeys;
+    const WAITING_FOR: &'static str = <SessionCreate<'static> as Request>::WAITING_FOR;
+    fn encode_request(&self, version: Version, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.command(version).encode(version, out)
+    }
+    fn on_line(&mut self, line: &Line<'_>, index: usize) -> Option<Result<PrivateKeys, Error>> {
+        self.command(Version::V3_1).on_line(line, index)
+    }
+}
+
+/// What the driver of a [`SessionSetup`] must do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupStep<'a> {
+    /// Open a TCP connection to the bridge, dropping any earlier socket and its unread bytes
+    /// (the `PRIMARY` → `MASTER` fallback asks for a second socket), then call
+    /// [`SessionSetup::connected`].
+    Connect,
+    /// Bind a UDP socket on the local address of the TCP connection (where the bridge will
+    /// forward datagrams, and where they are sent from), then call
+    /// [`SessionSetup::udp_bound`]. Keep it for the session's datagram socket.
+    BindUdp,
+    /// Write all of these bytes.
+    Send(&'a [u8]),
+    /// Read and [`feed`](SessionSetup::feed) (or [`eof`](SessionSetup::eof)), with a deadline
+    /// of [`SessionSetup::poll_timeout`].
+    Recv,
+    /// Finished: call [`SessionSetup::finish`]. The socket is the session's control socket;
+    /// bytes not consumed belong to [`SessionCore::feed`](super::SessionCore::feed).
+    Done,
+}
+
+/// Creating a session: a state machine over [`Call`] (see the [module docs](super)).
+#[derive(Debug)]
+pub struct SessionSetup {
+    config: SamConfig,
+    request: CreateSession,
+    call: Call<CreateSession>,
+    udp_bound: bool,
+    retried: bool,
+}
+
+impl SessionSetup {
+    /// Checks `options` (nothing that cannot be written reaches a socket) and prepares the
+    /// `SESSION CREATE`. `seed` picks a random session ID when the options name none.
+    pub fn new(
+        config: &SamConfig,
+        options: &SessionOptions,
+        seed: u64,
+        now: Time,
+    ) -> Result<SessionSetup, Failure> {
+        let operation = Operation::SessionCreate;
+        let id = options
+            .session_id(seed)
+            .map_err(|e| Failure::protocol(operation.name(), e))?;
+        // Check with a placeholder UDP address, so that HOST/PORT are encoded too.
+        let probe = CreateSession {
+            options: options.clone(),
+            id: id.clone(),
+            prefer_primary: true,
+            udp_forward: Some((String::from("127.0.0.1"), 1)),
+        };
+        probe
+            .encode_request(Version::V3_3, &mut Vec::new())
+            .map_err(|e| Failure::protocol(operation.name(), e))?;
+        let request = CreateSession {
+            udp_forward: None,
+            ..probe
+        };
+        let call = Call::new(config, operation, request.clone(), now)?;
+        Ok(SessionSetup {
+            config: config.clone(),
+            request,
+            call,
+            udp_bound: false,
+            retried: false,
+        })
+    }
+
+    /// The next thing to do.
+    pub fn poll(&mut self, now: Time) -> SetupStep<'_> {
+        if self.call.is_connected() && self.needs_udp() && !self.udp_bound {
+            return SetupStep::BindUdp;
+        }
+        if self.call.failure().is_some() && !self.retried && self.primary_refused() {
+            // The bridge agreed to 3.3 but knows only MASTER (i2pd 2.58+), and closes the
+            // socket after refusing: the same session on a new socket, as MASTER.
+            self.retried = true;
+            self.request.prefer_primary = false;
+            match Call::new(
+                &self.config,
+                Operation::SessionCreate,
+                self.request.clone(),
+                now,
+            ) {
+                Ok(call) => self.call = call,
+                Err(_) => return SetupStep::Done,
+            }
+        }
+        match self.call.poll() {
+            CallStep::Connect => SetupStep::Connect,
+            CallStep::Send(bytes) => SetupStep::Send(bytes),
+            CallStep::Recv => SetupStep::Recv,
+            CallStep::Done => SetupStep::Done,
+        }
+    }
+
+    /// The TCP connection is open.
+    pub fn connected(&mut self) {
+        self.call.connected();
+    }
+
+    /// The UDP socket is bound at `host` (an IP literal) and `port`.
+    pub fn udp_bound(&mut self, host: String, port: u16) {
+        self.udp_bound = true;
+        self.request.udp_forward = Some((host, port));
+        self.call.request_mut().udp_forward = self.request.udp_forward.clone();
+    }
+
+    /// Hands bytes read at `now`; returns how many were taken.
+    pub fn feed(&mut self, input: &[u8], now: Time) -> usize {
+        self.call.feed(input, now)
+    }
+
+    /// The bridge closed the socket.
+    pub fn eof(&mut self) {
+        self.call.eof();
+    }
+
+    /// When to call [`SessionSetup::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.call.poll_timeout()
+    }
+
+    /// Fails the setup if its deadline has passed.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.call.handle_timeout(now);
+    }
+
+    /// `true` when the session needs a UDP socket (DATAGRAM and RAW: the bridge forwards to
+    /// it, and datagrams are sent from it).
+    pub fn needs_udp(&self) -> bool {
+        self.request.options.style.uses_udp()
+    }
+
+    /// The created session, once `poll` said `Done`.
+    pub fn finish(self) -> Result<SessionInfo, Failure> {
+        let version = self.call.version();
+        let keys = self.call.finish()?;
+        Ok(SessionInfo::new(
+            self.request.id,
+            self.request.options.style,
+            keys,
+            version,
+            self.request.options.header == Some(true),
+        ))
+    }
+
+    fn primary_refused(&self) -> bool {
+        let sent = self
+            .request
+            .options
+            .style
+            .session_style(self.call.version(), self.request.prefer_primary);
+        matches!(
+            self.call.failure(),
+            Some(Failure::Protocol { error, .. }) if retry_primary_as_master(&sent, error)
+        )
+    }
+}
