@@ -83,7 +83,7 @@ use core::time::Duration;
 pub use self::call::{Call, CallStep};
 pub use self::live::{CommandId, SessionCore, SessionEvent};
 pub use self::info::SessionInfo;
-pub use self::setup::{CreateSession, SessionSetup, SetupStep};
+pub use self::setup::{CreateSession, SessionSetup};
 
 use crate::client::{SamConfig, QUIT_WAIT};
 use crate::command::{
@@ -208,5 +208,94 @@ impl fmt::Display for Failure {
             Failure::SessionClosed => f.write_str("the SAM session is closed"),
             Failure::InvalidInput(why) => write!(f, "invalid input: {why}"),
         }
+    }
+}
+
+/// What a driver's I/O loop runs: a [`Call`] or a [`SessionSetup`], so that one loop per
+/// runtime serves both.
+///
+/// The loop: if [`wants_udp`](Drive::wants_udp), bind the UDP socket and say
+/// [`udp_bound`](Drive::udp_bound); then act on [`poll`](Drive::poll); any wait ends at
+/// [`poll_timeout`](Drive::poll_timeout) with [`handle_timeout`](Drive::handle_timeout).
+pub trait Drive {
+    /// What the loop yields.
+    type Output;
+    /// The next thing to do.
+    fn poll(&mut self, now: Time) -> CallStep<'_>;
+    /// The TCP connection is open.
+    fn connected(&mut self);
+    /// `true` when the driver must bind a UDP socket now.
+    fn wants_udp(&self) -> bool;
+    /// The UDP socket is bound at `host` (an IP literal), `port`.
+    fn udp_bound(&mut self, host: String, port: u16);
+    /// Bytes read at `now`; returns how many were taken.
+    fn feed(&mut self, input: &[u8], now: Time) -> usize;
+    /// The bridge closed the socket.
+    fn eof(&mut self);
+    /// When to call [`handle_timeout`](Drive::handle_timeout).
+    fn poll_timeout(&self) -> Option<Time>;
+    /// The deadline may have passed.
+    fn handle_timeout(&mut self, now: Time);
+    /// The outcome, once `poll` said [`CallStep::Done`].
+    fn finish(self) -> Result<Self::Output, Failure>;
+}
+
+impl<R: crate::exchange::Request> Drive for Call<R> {
+    type Output = R::Output;
+    fn poll(&mut self, _: Time) -> CallStep<'_> {
+        Call::poll(self)
+    }
+    fn connected(&mut self) {
+        Call::connected(self)
+    }
+    fn wants_udp(&self) -> bool {
+        false
+    }
+    fn udp_bound(&mut self, _: String, _: u16) {}
+    fn feed(&mut self, input: &[u8], now: Time) -> usize {
+        Call::feed(self, input, now)
+    }
+    fn eof(&mut self) {
+        Call::eof(self)
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        Call::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        Call::handle_timeout(self, now)
+    }
+    fn finish(self) -> Result<R::Output, Failure> {
+        Call::finish(self)
+    }
+}
+
+impl Drive for SessionSetup {
+    type Output = SessionInfo;
+    fn poll(&mut self, now: Time) -> CallStep<'_> {
+        SessionSetup::poll(self, now)
+    }
+    fn connected(&mut self) {
+        SessionSetup::connected(self)
+    }
+    fn wants_udp(&self) -> bool {
+        SessionSetup::wants_udp(self)
+    }
+    fn udp_bound(&mut self, host: String, port: u16) {
+        SessionSetup::udp_bound(self, host, port)
+    }
+    fn feed(&mut self, input: &[u8], now: Time) -> usize {
+        SessionSetup::feed(self, input, now)
+    }
+    fn eof(&mut self) {
+        SessionSetup::eof(self)
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        SessionSetup::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        SessionSetup::handle_timeout(self, now)
+    }
+    fn finish(self) -> Result<SessionInfo, Failure> {
+        SessionSetup::finish(self)
     }
 }

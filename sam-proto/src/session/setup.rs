@@ -45,27 +45,6 @@ impl Request for CreateSession {
     }
 }
 
-/// What the driver of a [`SessionSetup`] must do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetupStep<'a> {
-    /// Open a TCP connection to the bridge, dropping any earlier socket and its unread bytes
-    /// (the `PRIMARY` → `MASTER` fallback asks for a second socket), then call
-    /// [`SessionSetup::connected`].
-    Connect,
-    /// Bind a UDP socket on the local address of the TCP connection (where the bridge will
-    /// forward datagrams, and where they are sent from), then call
-    /// [`SessionSetup::udp_bound`]. Keep it for the session's datagram socket.
-    BindUdp,
-    /// Write all of these bytes.
-    Send(&'a [u8]),
-    /// Read and [`feed`](SessionSetup::feed) (or [`eof`](SessionSetup::eof)), with a deadline
-    /// of [`SessionSetup::poll_timeout`].
-    Recv,
-    /// Finished: call [`SessionSetup::finish`]. The socket is the session's control socket;
-    /// bytes not consumed belong to [`SessionCore::feed`](super::SessionCore::feed).
-    Done,
-}
-
 /// Creating a session: a state machine over [`Call`] (see the [module docs](super)).
 #[derive(Debug)]
 pub struct SessionSetup {
@@ -113,11 +92,10 @@ impl SessionSetup {
         })
     }
 
-    /// The next thing to do.
-    pub fn poll(&mut self, now: Time) -> SetupStep<'_> {
-        if self.call.is_connected() && self.needs_udp() && !self.udp_bound {
-            return SetupStep::BindUdp;
-        }
+    /// The next thing to do. [`CallStep::Connect`] may come twice: the `PRIMARY` → `MASTER`
+    /// fallback needs a new socket (drop the old one and its unread bytes). When
+    /// [`wants_udp`](Self::wants_udp) says so, bind the UDP socket before polling.
+    pub fn poll(&mut self, now: Time) -> CallStep<'_> {
         if self.call.failure().is_some() && !self.retried && self.primary_refused() {
             // The bridge agreed to 3.3 but knows only MASTER (i2pd 2.58+), and closes the
             // socket after refusing: the same session on a new socket, as MASTER.
@@ -130,15 +108,18 @@ impl SessionSetup {
                 now,
             ) {
                 Ok(call) => self.call = call,
-                Err(_) => return SetupStep::Done,
+                Err(_) => return CallStep::Done,
             }
         }
-        match self.call.poll() {
-            CallStep::Connect => SetupStep::Connect,
-            CallStep::Send(bytes) => SetupStep::Send(bytes),
-            CallStep::Recv => SetupStep::Recv,
-            CallStep::Done => SetupStep::Done,
-        }
+        self.call.poll()
+    }
+
+    /// `true` when the driver must bind the session's UDP socket now (DATAGRAM and RAW, once
+    /// the TCP connection is open): on the TCP socket's local IP, any port, then call
+    /// [`udp_bound`](Self::udp_bound). Keep it: the bridge forwards datagrams to it and they
+    /// are sent from it.
+    pub fn wants_udp(&self) -> bool {
+        self.call.is_connected() && self.needs_udp() && !self.udp_bound
     }
 
     /// The TCP connection is open.
@@ -173,9 +154,7 @@ impl SessionSetup {
         self.call.handle_timeout(now);
     }
 
-    /// `true` when the session needs a UDP socket (DATAGRAM and RAW: the bridge forwards to
-    /// it, and datagrams are sent from it).
-    pub fn needs_udp(&self) -> bool {
+    fn needs_udp(&self) -> bool {
         self.request.options.style.uses_udp()
     }
 

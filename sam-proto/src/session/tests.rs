@@ -264,24 +264,26 @@ fn drive_setup(setup: &mut SessionSetup, replies: &[&[u8]]) -> Vec<String> {
     let mut sockets: Vec<String> = Vec::new();
     let mut replies = replies.iter();
     loop {
+        if setup.wants_udp() {
+            setup.udp_bound(String::from("127.0.0.1"), 40000);
+        }
         match setup.poll(at(0)) {
-            SetupStep::Connect => {
+            CallStep::Connect => {
                 sockets.push(String::new());
                 setup.connected();
             }
-            SetupStep::BindUdp => setup.udp_bound(String::from("127.0.0.1"), 40000),
-            SetupStep::Send(bytes) => match sockets.last_mut() {
+            CallStep::Send(bytes) => match sockets.last_mut() {
                 Some(socket) => socket.push_str(&text(bytes)),
                 // Connected by the test before this helper ran.
                 None => sockets.push(text(bytes)),
             },
-            SetupStep::Recv => match replies.next() {
+            CallStep::Recv => match replies.next() {
                 Some(reply) => {
                     setup.feed(reply, at(1));
                 }
                 None => setup.eof(),
             },
-            SetupStep::Done => return sockets,
+            CallStep::Done => return sockets,
         }
     }
 }
@@ -302,9 +304,10 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
     let cfg = config();
     let options = SessionOptions::new(Style::Datagram).with_id("dg");
     let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
-    assert_eq!(setup.poll(at(0)), SetupStep::Connect);
+    assert_eq!(setup.poll(at(0)), CallStep::Connect);
+    assert!(!setup.wants_udp());
     setup.connected();
-    assert_eq!(setup.poll(at(0)), SetupStep::BindUdp);
+    assert!(setup.wants_udp());
     let status = session_status();
     let wrote = drive_setup(
         &mut setup,
@@ -318,7 +321,8 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
     let mut setup =
         SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
     setup.connected();
-    assert_eq!(setup.poll(at(0)), SetupStep::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n"));
+    assert!(!setup.wants_udp());
+    assert_eq!(setup.poll(at(0)), CallStep::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n"));
 }
 
 #[test]
@@ -382,14 +386,14 @@ fn setup_times_out_after_session_timeout_from_hello() {
     let cfg = config();
     let mut setup =
         SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
-    assert_eq!(setup.poll(at(0)), SetupStep::Connect);
+    assert_eq!(setup.poll(at(0)), CallStep::Connect);
     setup.connected();
-    while let SetupStep::Send(_) = setup.poll(at(0)) {}
+    while let CallStep::Send(_) = setup.poll(at(0)) {}
     setup.feed(b"HELLO REPLY RESULT=OK VERSION=3.1\n", at(2));
-    while let SetupStep::Send(_) = setup.poll(at(2)) {}
+    while let CallStep::Send(_) = setup.poll(at(2)) {}
     assert_eq!(setup.poll_timeout(), Some(at(2) + cfg.session_timeout));
     setup.handle_timeout(at(2) + cfg.session_timeout);
-    assert_eq!(setup.poll(at(200)), SetupStep::Done);
+    assert_eq!(setup.poll(at(200)), CallStep::Done);
     assert!(matches!(
         setup.finish(),
         Err(Failure::Timeout {
