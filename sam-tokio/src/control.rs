@@ -1,44 +1,41 @@
-//! The task that owns a session's control socket.
+//! The task that owns a session's control socket and drives its [`SessionCore`].
 //!
-//! The socket that created a session must stay open (closing it ends the session) and must be
-//! read all the time (bridges may probe with `PING` and deliver datagrams on it). One spawned
-//! task owns it and runs sam-proto's [`ControlSocket`] machine: it answers probes, hands
-//! datagrams to a channel, and runs the commands that arrive on an mpsc channel one at a time,
-//! answering each through a oneshot. A command whose caller has gone away is still run to its
-//! end and its answer dropped, so the socket is never left in the middle of an exchange.
+//! The socket that created a session must stay open and be read all the time. One spawned
+//! task owns it: it feeds the core what the bridge sends, writes what the core wants written,
+//! arms one timer at the core's next deadline, and hands the core the commands that arrive on
+//! a channel. Every decision (queue, timeouts, cancel, `PING`, `QUIT`) is the core's.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use sam_proto::control::{
-    Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram,
-};
+use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
+use sam_proto::session::{CommandId, SessionCore, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 
-use crate::driver::Opened;
+use crate::driver::{instant, now};
 use crate::{Error, Result};
 
-/// Queued commands waiting for the one in flight.
-const COMMAND_QUEUE: usize = 32;
-/// Datagrams delivered on the control socket and not yet read.
+/// Requests waiting for the task.
+const REQUEST_QUEUE: usize = 32;
+/// Datagrams delivered on the control socket and not yet read; more are dropped.
 const DATAGRAM_QUEUE: usize = 256;
 /// How much to read at once.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// One command for the control task.
-pub(crate) struct ControlRequest {
-    pub(crate) operation: &'static str,
-    pub(crate) command: ControlCommand<'static>,
-    pub(crate) reply: oneshot::Sender<Result<Completion>>,
+type Reply = oneshot::Sender<Result<Completion>>;
+
+enum Request {
+    Command(ControlCommand<'static>, Reply),
+    Close,
 }
 
-/// What the session keeps to talk to its control task.
+/// What a session keeps to talk to its control task.
 pub(crate) struct ControlHandle {
-    pub(crate) commands: mpsc::Sender<ControlRequest>,
-    /// `true` once the task has ended (the socket is closed).
-    pub(crate) closed: watch::Receiver<bool>,
-    /// Asks the task to close the socket now.
+    requests: mpsc::Sender<Request>,
+    closed: watch::Receiver<bool>,
+    /// The last session handle is gone: close at once.
     pub(crate) shutdown: Arc<Notify>,
     /// Datagrams the bridge delivered on the control socket.
     pub(crate) datagrams: Mutex<mpsc::Receiver<ReceivedDatagram>>,
@@ -48,151 +45,130 @@ impl ControlHandle {
     pub(crate) fn is_closed(&self) -> bool {
         *self.closed.borrow()
     }
+
+    /// Runs `command` (its timeout is the core's); dropping the future cancels it.
+    pub(crate) async fn command(&self, command: ControlCommand<'static>) -> Result<Completion> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Command(command, reply);
+        let sent = self.requests.send(request).await;
+        sent.map_err(|_| Error::SessionClosed)?;
+        answer.await.map_err(|_| Error::SessionClosed)?
+    }
+
+    /// Asks the core to close (see [`SessionCore::close`]) and waits until the socket is.
+    pub(crate) async fn close(&self) {
+        let _ = self.requests.send(Request::Close).await;
+        let mut closed = self.closed.clone();
+        // An error means the task is gone, which is closed too.
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
 }
 
-/// Starts the control task for a socket that has just created a session.
-pub(crate) fn spawn(opened: Opened) -> ControlHandle {
-    let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-    let (closed_tx, closed_rx) = watch::channel(false);
-    let (datagrams_tx, datagrams_rx) = mpsc::channel(DATAGRAM_QUEUE);
+/// Starts the task for a socket that has just created a session; `input` is what was read
+/// past `SESSION STATUS`.
+pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> ControlHandle {
+    let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+    let (closed_tx, closed) = watch::channel(false);
+    let (datagrams_tx, datagrams) = mpsc::channel(DATAGRAM_QUEUE);
     let shutdown = Arc::new(Notify::new());
     let task = Task {
-        machine: ControlSocket::new(opened.version),
-        commands: commands_rx,
+        core,
+        requests: requests_rx,
         shutdown: shutdown.clone(),
         datagrams: datagrams_tx,
-        pending: None,
+        waiting: HashMap::new(),
     };
-    tokio::spawn(task.run(opened.socket, opened.buf, closed_tx));
+    tokio::spawn(async move {
+        task.run(socket, input).await;
+        let _ = closed_tx.send(true);
+    });
     ControlHandle {
-        commands: commands_tx,
-        closed: closed_rx,
+        requests,
+        closed,
         shutdown,
-        datagrams: Mutex::new(datagrams_rx),
+        datagrams: Mutex::new(datagrams),
     }
 }
 
 struct Task {
-    machine: ControlSocket,
-    commands: mpsc::Receiver<ControlRequest>,
+    core: SessionCore,
+    requests: mpsc::Receiver<Request>,
     shutdown: Arc<Notify>,
     datagrams: mpsc::Sender<ReceivedDatagram>,
-    /// The caller waiting for the command in flight, and that command's name.
-    pending: Option<(&'static str, oneshot::Sender<Result<Completion>>)>,
+    waiting: HashMap<CommandId, Reply>,
 }
 
 impl Task {
-    async fn run(mut self, mut socket: TcpStream, mut input: Vec<u8>, closed: watch::Sender<bool>) {
+    async fn run(mut self, mut socket: TcpStream, mut input: Vec<u8>) {
         let (mut reader, mut writer) = socket.split();
         let mut output: Vec<u8> = Vec::new();
-        let mut written = 0;
-        // Bytes read together with the SESSION STATUS line belong to this socket's machine.
-        let mut alive = self.feed(&input);
+        self.core.feed(&input);
         input.clear();
-        while alive {
-            // Drain the machine: what to write, what happened.
-            while let Some(bytes) = self.machine.poll_transmit() {
-                output.extend_from_slice(bytes);
-            }
-            if !self.handle_events() {
-                break;
-            }
-            let writing = written < output.len();
-            let ready = self.pending.is_none() && !self.machine.is_busy();
+        while self.drain(&mut output) {
+            let deadline = instant(self.core.poll_timeout());
             input.reserve(READ_CHUNK);
             tokio::select! {
                 biased;
-                _ = self.shutdown.notified() => alive = false,
+                _ = self.shutdown.notified() => self.core.shutdown(),
                 read = reader.read_buf(&mut input) => match read {
-                    Ok(0) => self.machine.eof(),
-                    Ok(_) => {
-                        alive = self.feed(&input);
+                    Ok(n) if n > 0 => {
+                        self.core.feed(&input);
                         input.clear();
                     }
-                    Err(_) => alive = false,
+                    _ => self.core.eof(),
                 },
-                wrote = writer.write(&output[written..]), if writing => match wrote {
-                    Ok(0) | Err(_) => alive = false,
-                    Ok(n) => {
-                        written += n;
-                        if written >= output.len() {
-                            output.clear();
-                            written = 0;
-                        }
-                    }
+                wrote = writer.write(&output), if !output.is_empty() => match wrote {
+                    Ok(n) if n > 0 => drop(output.drain(..n)),
+                    _ => self.core.eof(),
                 },
-                request = self.commands.recv(), if ready => match request {
-                    Some(request) => self.start(request),
-                    // Every session handle is gone.
-                    None => alive = false,
+                request = self.requests.recv() => match request {
+                    Some(Request::Command(command, reply)) => match self.core.submit(command, now()) {
+                        Ok(id) => drop(self.waiting.insert(id, reply)),
+                        Err(failure) => drop(reply.send(Err(failure.into()))),
+                    },
+                    Some(Request::Close) => self.core.close(now()),
+                    None => self.core.shutdown(),
                 },
-            }
-        }
-        // Closed from now on: later calls fail fast, queued ones are answered here.
-        let _ = closed.send(true);
-        self.commands.close();
-        if let Some((_, reply)) = self.pending.take() {
-            let _ = reply.send(Err(Error::SessionClosed));
-        }
-        while let Ok(request) = self.commands.try_recv() {
-            let _ = request.reply.send(Err(Error::SessionClosed));
-        }
-        // Dropping the socket closes it, which ends the session on the bridge.
-    }
-
-    /// Feeds bridge bytes to the machine; `false` when the socket can no longer be trusted.
-    fn feed(&mut self, input: &[u8]) -> bool {
-        if input.is_empty() {
-            return true;
-        }
-        match self.machine.feed(input) {
-            Ok(_) => true,
-            Err(e) => {
-                if let Some((operation, reply)) = self.pending.take() {
-                    let _ = reply.send(Err(Error::proto(operation, e)));
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
+                    self.core.handle_timeout(now())
                 }
-                false
             }
         }
+        // Dropping the socket closes it, which ends the session on the bridge; callers still
+        // queued in the channel see it closed.
     }
 
-    /// Dispatches the machine's events; `false` once the bridge closed the socket.
-    fn handle_events(&mut self) -> bool {
-        while let Some(event) = self.machine.poll_event() {
+    /// Cancels what nobody waits for, collects what to write, hands out what happened;
+    /// `false` once the session is over.
+    fn drain(&mut self, output: &mut Vec<u8>) -> bool {
+        let core = &mut self.core;
+        self.waiting.retain(|id, reply| {
+            let gone = reply.is_closed();
+            if gone {
+                core.cancel(*id);
+            }
+            !gone
+        });
+        while let Some(bytes) = self.core.poll_transmit() {
+            output.extend_from_slice(bytes);
+        }
+        while let Some(event) = self.core.poll_event() {
             match event {
-                ControlEvent::Completed(outcome) => {
-                    if let Some((operation, reply)) = self.pending.take() {
-                        let outcome = outcome.map_err(|e| match e {
-                            sam_proto::Error::Eof { .. } => Error::SessionClosed,
-                            e => Error::proto(operation, e),
-                        });
-                        // The caller may have given up (timeout, dropped future): then the
-                        // answer is simply discarded.
-                        let _ = reply.send(outcome);
+                SessionEvent::Completed(id, outcome) => {
+                    if let Some(reply) = self.waiting.remove(&id) {
+                        let _ = reply.send(outcome.map_err(Error::from));
                     }
                 }
-                // Full queue: nobody reads datagrams, drop rather than stall the socket.
-                ControlEvent::Datagram(d) => {
-                    let _ = self.datagrams.try_send(d);
-                }
-                ControlEvent::Closed => return false,
-                // A bridge-side error report (it usually closes next) and future events.
+                // Nobody reads them fast enough: dropped rather than stalling the socket.
+                SessionEvent::Datagram(d) => drop(self.datagrams.try_send(d)),
+                SessionEvent::Closed => return false,
                 _ => {}
             }
         }
         true
     }
+}
 
-    fn start(&mut self, request: ControlRequest) {
-        if request.reply.is_closed() {
-            // Abandoned before it was sent: nothing to finish.
-            return;
-        }
-        match self.machine.start(request.command) {
-            Ok(()) => self.pending = Some((request.operation, request.reply)),
-            Err(e) => {
-                let _ = request.reply.send(Err(Error::proto(request.operation, e)));
-            }
-        }
-    }
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sam_proto::client::Received;
+use sam_proto::client::{forwarded_by_bridge, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
@@ -28,9 +28,8 @@ pub struct DatagramSocket {
     session: Session,
     udp: Arc<UdpSocket>,
     bridge: SocketAddr,
-    raw: bool,
-    header: bool,
     skipped: AtomicU64,
+    foreign: AtomicU64,
 }
 
 impl fmt::Debug for DatagramSocket {
@@ -40,25 +39,19 @@ impl fmt::Debug for DatagramSocket {
             .field("local", &self.udp.local_addr().ok())
             .field("bridge", &self.bridge)
             .field("skipped", &self.skipped())
+            .field("foreign", &self.foreign())
             .finish()
     }
 }
 
 impl DatagramSocket {
-    pub(crate) fn new(
-        session: Session,
-        udp: Arc<UdpSocket>,
-        bridge: SocketAddr,
-        raw: bool,
-        header: bool,
-    ) -> DatagramSocket {
+    pub(crate) fn new(session: Session, udp: Arc<UdpSocket>, bridge: SocketAddr) -> DatagramSocket {
         DatagramSocket {
             session,
             udp,
             bridge,
-            raw,
-            header,
             skipped: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
         }
     }
 
@@ -97,7 +90,7 @@ impl DatagramSocket {
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let packet = UdpHeader::packet(self.session.session_id().clone(), dest, payload, ports)
+        let packet = UdpHeader::packet(self.session.info().id().clone(), dest, payload, ports)
             .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.bridge).await?;
         Ok(())
@@ -111,7 +104,11 @@ impl DatagramSocket {
         loop {
             tokio::select! {
                 got = self.udp.recv_from(&mut buf) => {
-                    let (n, _from) = got?;
+                    let (n, from) = got?;
+                    if !forwarded_by_bridge(from, self.bridge) {
+                        self.foreign.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     match self.parse(buf.get(..n).unwrap_or_default()) {
                         Some(received) => return Ok(received),
                         None => self.skip(),
@@ -134,11 +131,18 @@ impl DatagramSocket {
         }
     }
 
+    /// How many UDP packets were dropped unread because they did not come from the bridge's
+    /// UDP address ([`DatagramSocket::bridge_addr`]): anyone else could forge a sender.
+    pub fn foreign(&self) -> u64 {
+        self.foreign.load(Ordering::Relaxed)
+    }
+
     fn skip(&self) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
     }
 
     fn parse(&self, packet: &[u8]) -> Option<Received> {
-        Received::from_udp(packet, self.raw, self.header).ok()
+        let info = self.session.info();
+        Received::from_udp(packet, info.is_raw(), info.header()).ok()
     }
 }

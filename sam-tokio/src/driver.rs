@@ -1,181 +1,141 @@
-//! The one generic driver: moves bytes between a tokio socket and a sam-proto [`Exchange`].
+//! The one I/O loop for a socket of its own: runs a sam-proto [`Drive`] (a `Call` or a
+//! `SessionSetup`) over a tokio socket, with the core's deadlines.
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::OnceLock;
 
-use sam_proto::command::Hello;
-use sam_proto::exchange::{Exchange, Request, Step};
-use sam_proto::message::Message;
-use sam_proto::Version;
+use sam_proto::session::{CallStep, Drive, Time};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
-use crate::SamConfig;
-use crate::{Error, Result};
+use crate::{Error, Result, SamConfig};
 
-/// How much to read at once while an exchange waits for its answer.
+/// How much to read at once while waiting for an answer.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// Runs `exchange` on `socket` to the end, following the contract of
-/// [`sam_proto::exchange`]: write all of every `Send`, read only when `buf` is empty, hand
-/// `buf` to `feed` and drop what it consumed, `eof` on a 0-byte read.
-///
-/// Whatever is left in `buf` afterwards was read from the socket but is not part of the
-/// protocol: it belongs to the application (the first bytes of a stream).
-///
-/// The future is boxed so that it is `Send` for every request type: rustc cannot prove that
-/// for an `async fn` holding an `Exchange<StreamAccept<'static>>` once lifetimes are erased
-/// (rust-lang/rust#64552), which would make callers' futures unusable with `tokio::spawn`.
-pub(crate) fn drive<'a, R>(
-    socket: &'a mut TcpStream,
-    exchange: Exchange<R>,
-    buf: &'a mut Vec<u8>,
-    operation: &'static str,
-) -> BoxFuture<'a, R::Output>
-where
-    R: Request + Send + 'a,
-    R::Output: Send,
-{
-    Box::pin(drive_unboxed(socket, exchange, buf, operation))
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
-/// A boxed, `Send` future of a `Result`.
+/// The core's clock: time since this adapter's first use.
+pub(crate) fn now() -> Time {
+    epoch().elapsed()
+}
+
+/// The instant of a core deadline (`None`: never).
+pub(crate) fn instant(at: Option<Time>) -> Option<Instant> {
+    at.and_then(|at| epoch().checked_add(at))
+}
+
+/// `fut`, or `None` if `deadline` came first.
+async fn until<T>(deadline: Option<Time>, fut: impl Future<Output = T>) -> Option<T> {
+    match instant(deadline) {
+        Some(at) => tokio::time::timeout_at(at, fut).await.ok(),
+        None => Some(fut.await),
+    }
+}
+
+/// What a finished loop leaves: the socket, the bytes read past the answer (application data
+/// on a stream socket, control-socket input after `SESSION CREATE`), the UDP socket a
+/// session setup bound, and the output.
+pub(crate) struct Done<T> {
+    pub(crate) socket: TcpStream,
+    pub(crate) leftover: Vec<u8>,
+    pub(crate) udp: Option<UdpSocket>,
+    pub(crate) output: T,
+}
+
+/// A boxed, `Send` future: rustc cannot prove `Send` for an `async fn` holding an
+/// `Exchange<StreamAccept<'static>>` once lifetimes are erased (rust-lang/rust#64552).
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-async fn drive_unboxed<R: Request>(
-    socket: &mut TcpStream,
-    mut exchange: Exchange<R>,
-    buf: &mut Vec<u8>,
-    operation: &'static str,
-) -> Result<R::Output> {
-    let proto = |e| Error::proto(operation, e);
+/// Runs `machine` to its end on a new socket to the bridge (or on `socket`, already open).
+pub(crate) fn run<'a, D>(
+    config: &'a SamConfig,
+    machine: D,
+    socket: Option<TcpStream>,
+) -> BoxFuture<'a, Done<D::Output>>
+where
+    D: Drive + Send + 'a,
+    D::Output: Send,
+{
+    Box::pin(run_unboxed(config, machine, socket))
+}
+
+async fn run_unboxed<D: Drive>(
+    config: &SamConfig,
+    mut machine: D,
+    mut socket: Option<TcpStream>,
+) -> Result<Done<D::Output>> {
+    let mut buf = Vec::new();
+    let mut udp = None;
     loop {
-        match exchange.poll() {
-            Step::Send(bytes) => socket.write_all(bytes).await?,
-            Step::Recv if buf.is_empty() => {
+        let deadline = machine.poll_timeout();
+        if machine.wants_udp() {
+            let bound = UdpSocket::bind((connected(&socket)?.local_addr()?.ip(), 0)).await?;
+            let at = bound.local_addr()?;
+            machine.udp_bound(at.ip().to_string(), at.port());
+            udp = Some(bound);
+            continue;
+        }
+        let waited = match machine.poll(now()) {
+            CallStep::Connect => match until(deadline, TcpStream::connect(&config.address)).await {
+                Some(Ok(fresh)) => {
+                    socket = Some(fresh);
+                    buf.clear();
+                    machine.connected();
+                    Some(())
+                }
+                Some(Err(e)) => return Err(Error::unreachable(&config.address, e)),
+                None => None,
+            },
+            CallStep::Send(bytes) => {
+                let tcp = connected_mut(&mut socket)?;
+                until(deadline, tcp.write_all(bytes)).await.transpose()?
+            }
+            CallStep::Recv if buf.is_empty() => {
                 buf.reserve(READ_CHUNK);
-                if socket.read_buf(buf).await? == 0 {
-                    exchange.eof().map_err(proto)?;
+                let tcp = connected_mut(&mut socket)?;
+                match until(deadline, tcp.read_buf(&mut buf)).await.transpose()? {
+                    Some(0) => {
+                        machine.eof();
+                        Some(())
+                    }
+                    read => read.map(drop),
                 }
             }
-            Step::Recv => exchange.feed_buf(buf).map_err(proto)?,
-            Step::Done => break,
+            CallStep::Recv => {
+                let used = machine.feed(&buf, now());
+                buf.drain(..used);
+                Some(())
+            }
+            CallStep::Done => break,
+        };
+        if waited.is_none() {
+            machine.handle_timeout(now());
         }
     }
-    exchange.finish().map_err(proto)
+    let output = machine.finish()?;
+    Ok(Done {
+        socket: socket.ok_or_else(not_connected)?,
+        leftover: buf,
+        udp,
+        output,
+    })
 }
 
-/// Runs `fut`, giving up after `after` with [`Error::Timeout`] naming `operation`.
-pub(crate) async fn within<T>(
-    after: Duration,
-    operation: &'static str,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    match tokio::time::timeout(after, fut).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout { operation, after }),
-    }
+fn not_connected() -> Error {
+    Error::Io(io::Error::from(io::ErrorKind::NotConnected))
 }
 
-/// A socket to the bridge that has completed `HELLO`.
-#[derive(Debug)]
-pub(crate) struct Opened {
-    pub(crate) socket: TcpStream,
-    /// Bytes read but not yet used by an exchange.
-    pub(crate) buf: Vec<u8>,
-    /// The version the bridge agreed to.
-    pub(crate) version: Version,
+fn connected(socket: &Option<TcpStream>) -> Result<&TcpStream> {
+    socket.as_ref().ok_or_else(not_connected)
 }
 
-/// Connects to the bridge and says `HELLO`, both within `config.connect_timeout`.
-pub(crate) fn open(config: &SamConfig) -> BoxFuture<'_, Opened> {
-    Box::pin(open_unboxed(config))
-}
-
-async fn open_unboxed(config: &SamConfig) -> Result<Opened> {
-    let after = config.connect_timeout;
-    // A timeout too long to add to "now" (Duration::MAX means "no timeout") never fires.
-    let now = Instant::now();
-    let deadline = now
-        .checked_add(after)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
-    // Refuse credentials that cannot be written before touching the network. (The exchange
-    // is built again below rather than kept: see `drive` on rustc and `Send`.)
-    Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
-    let socket = match tokio::time::timeout_at(deadline, TcpStream::connect(&config.address)).await
-    {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(source)) => {
-            return Err(Error::Unreachable {
-                address: config.address.clone(),
-                source,
-            })
-        }
-        Err(_) => {
-            return Err(Error::Timeout {
-                operation: "TCP connect to the SAM bridge",
-                after,
-            })
-        }
-    };
-    let mut opened = Opened {
-        socket,
-        buf: Vec::new(),
-        version: config.min_version,
-    };
-    let hello = Exchange::new(config.hello()).map_err(|e| Error::proto(Hello::KIND, e))?;
-    let version = tokio::time::timeout_at(
-        deadline,
-        drive(&mut opened.socket, hello, &mut opened.buf, Hello::KIND),
-    )
-    .await
-    .map_err(|_| Error::Timeout {
-        operation: Hello::KIND,
-        after,
-    })??;
-    opened.version = version;
-    Ok(opened)
-}
-
-/// Opens a socket and runs one command on it: checks `command` before connecting, says
-/// `HELLO`, then drives the command (within `timeout`, if any) encoded for the agreed version.
-///
-/// Returns the socket (with any bytes read past the answer) and the command's output.
-/// Boxed for the same reason as [`drive`].
-pub(crate) fn request<'a, R>(
-    config: &'a SamConfig,
-    operation: &'static str,
-    timeout: Option<Duration>,
-    command: R,
-) -> BoxFuture<'a, (Opened, R::Output)>
-where
-    R: Request + Send + 'a,
-    R::Output: Send,
-{
-    Box::pin(request_unboxed(config, operation, timeout, command))
-}
-
-async fn request_unboxed<R>(
-    config: &SamConfig,
-    operation: &'static str,
-    timeout: Option<Duration>,
-    command: R,
-) -> Result<(Opened, R::Output)>
-where
-    R: Request + Send,
-    R::Output: Send,
-{
-    let exchange = Exchange::new(command).map_err(|e| Error::proto(operation, e))?;
-    let mut opened = open(config).await?;
-    let exchange = exchange
-        .with_version(opened.version)
-        .map_err(|e| Error::proto(operation, e))?;
-    let run = drive(&mut opened.socket, exchange, &mut opened.buf, operation);
-    let output = match timeout {
-        Some(after) => within(after, operation, run).await?,
-        None => run.await?,
-    };
-    Ok((opened, output))
+fn connected_mut(socket: &mut Option<TcpStream>) -> Result<&mut TcpStream> {
+    socket.as_mut().ok_or_else(not_connected)
 }

@@ -11,6 +11,8 @@ use tokio::net::TcpStream;
 
 use sam_proto::client::Leftover;
 
+use crate::Session;
+
 /// Copies leftover bytes into `buf`; `false` when there were none.
 fn serve(leftover: &mut Leftover, buf: &mut ReadBuf<'_>) -> bool {
     let n = leftover.read_into(buf.initialize_unfilled());
@@ -25,24 +27,33 @@ fn serve(leftover: &mut Leftover, buf: &mut ReadBuf<'_>) -> bool {
 /// together with the end of the SAM handshake: reads return those first, then read the
 /// socket; writes go straight to the socket. Dropping the stream closes it.
 ///
-/// The stream lives as long as its session: keep a [`Session`](crate::Session) handle while
-/// you use it (closing the session's control socket makes the bridge end its streams).
+/// A stream from `connect` or `accept` keeps its [`Session`] alive (the bridge ends a
+/// session's streams when its control socket closes): the session closes only when its last
+/// handle, stream included, is dropped, or when [`Session::close`] is called.
 pub struct Stream {
     socket: TcpStream,
     leftover: Leftover,
+    session: Option<Session>,
 }
 
 impl Stream {
-    /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it.
+    /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it (the
+    /// stream keeps no session alive).
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
+        Stream::new(socket, leftover, None)
+    }
+
+    pub(crate) fn new(socket: TcpStream, leftover: Vec<u8>, session: Option<Session>) -> Stream {
+        let leftover = Leftover::new(leftover);
         Stream {
             socket,
-            leftover: Leftover::new(leftover),
+            leftover,
+            session,
         }
     }
 
     /// The socket and the unread leftover bytes (which come before anything the socket
-    /// delivers).
+    /// delivers); the stream no longer keeps its session alive.
     pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
         (self.socket, self.leftover.into_vec())
     }
@@ -58,16 +69,18 @@ impl Stream {
         &self.socket
     }
 
-    /// Splits the stream into owned halves; the read half returns the leftover bytes first.
+    /// Splits the stream into owned halves; the read half returns the leftover bytes first
+    /// and keeps the session alive.
     pub fn into_split(self) -> (StreamReadHalf, OwnedWriteHalf) {
         let (read, write) = self.socket.into_split();
-        (
-            StreamReadHalf {
-                read,
-                leftover: self.leftover,
-            },
-            write,
-        )
+        let leftover = self.leftover;
+        let session = self.session;
+        let read = StreamReadHalf {
+            read,
+            leftover,
+            _session: session,
+        };
+        (read, write)
     }
 }
 
@@ -76,6 +89,7 @@ impl fmt::Debug for Stream {
         f.debug_struct("Stream")
             .field("socket", &self.socket)
             .field("buffered", &self.leftover.unread().len())
+            .field("session", &self.session.as_ref().map(Session::id))
             .finish()
     }
 }
@@ -129,6 +143,7 @@ impl AsyncWrite for Stream {
 pub struct StreamReadHalf {
     read: OwnedReadHalf,
     leftover: Leftover,
+    _session: Option<Session>,
 }
 
 impl StreamReadHalf {
@@ -158,58 +173,5 @@ impl AsyncRead for StreamReadHalf {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.read).poll_read(cx, buf)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
-
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (a, b) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        (a.unwrap(), b.unwrap().0)
-    }
-
-    #[tokio::test]
-    async fn leftover_is_read_first_in_small_pieces_then_the_socket() {
-        let (a, mut b) = pair().await;
-        b.write_all(b"-socket").await.unwrap();
-        drop(b);
-        let mut s = Stream::from_parts(a, b"leftover".to_vec());
-        assert_eq!(s.buffered(), b"leftover");
-        let mut three = [0u8; 3];
-        s.read_exact(&mut three).await.unwrap();
-        assert_eq!(&three, b"lef");
-        let mut rest = Vec::new();
-        s.read_to_end(&mut rest).await.unwrap();
-        assert_eq!(rest, b"tover-socket");
-        assert!(s.buffered().is_empty());
-    }
-
-    #[tokio::test]
-    async fn split_and_into_parts_keep_the_leftover() {
-        let (a, mut b) = pair().await;
-        let s = Stream::from_parts(a, b"abc".to_vec());
-        let (mut r, mut w) = s.into_split();
-        w.write_all(b"ping").await.unwrap();
-        let mut got = [0u8; 4];
-        b.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"ping");
-        b.write_all(b"def").await.unwrap();
-        drop(b);
-        let mut all = Vec::new();
-        r.read_to_end(&mut all).await.unwrap();
-        assert_eq!(all, b"abcdef");
-
-        let (a, _b) = pair().await;
-        let mut s = Stream::from_parts(a, b"xyz".to_vec());
-        let mut one = [0u8; 1];
-        s.read_exact(&mut one).await.unwrap();
-        let (_socket, left) = s.into_parts();
-        assert_eq!(left, b"yz");
     }
 }

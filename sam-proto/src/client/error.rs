@@ -112,6 +112,16 @@ impl ClientError {
         }
     }
 
+    /// A failure of a session's stream operation: [`ClientError::SessionClosed`] when the
+    /// session has closed meanwhile (which is what ended the operation), else `self`.
+    pub fn or_closed(self, session_closed: bool) -> ClientError {
+        if session_closed {
+            ClientError::SessionClosed
+        } else {
+            self
+        }
+    }
+
     /// The error for a TCP connect to `address` that failed with `source`.
     pub fn unreachable(address: &str, source: io::Error) -> ClientError {
         ClientError::Unreachable {

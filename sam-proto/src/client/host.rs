@@ -66,3 +66,12 @@ fn env_value(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+
+/// `true` when a UDP packet that came from `from` may be a datagram the bridge forwarded: it
+/// must come from the bridge's SAM UDP address, IP and port. i2pd 2.45, i2pd 2.59 and emissary
+/// 0.4 all forward from the socket they receive on (`testbed/datagram-sources.md`); a packet
+/// from anywhere else is another local process (or, with a remote bridge, a host on the
+/// path) naming any sender it likes, and must be dropped unread.
+pub fn forwarded_by_bridge(from: std::net::SocketAddr, bridge: std::net::SocketAddr) -> bool {
+    from == bridge
+}
