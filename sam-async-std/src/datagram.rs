@@ -25,8 +25,6 @@ pub struct DatagramSocket {
     pub(crate) session: Session,
     pub(crate) udp: UdpSocket,
     pub(crate) bridge: SocketAddr,
-    pub(crate) raw: bool,
-    pub(crate) header: bool,
     pub(crate) skipped: AtomicU64,
 }
 
@@ -76,7 +74,8 @@ impl DatagramSocket {
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let packet = UdpHeader::packet(self.session.session_id().clone(), dest, payload, ports)
+        let id = self.session.info().id().clone();
+        let packet = UdpHeader::packet(id, dest, payload, ports)
             .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.bridge).await?;
         Ok(())
@@ -85,12 +84,13 @@ impl DatagramSocket {
     /// The next datagram, from either path.
     pub async fn recv_from(&self) -> Result<Received> {
         let mut buf = vec![0u8; MAX_PACKET];
+        let (raw, header) = (self.session.info().is_raw(), self.session.info().header());
         loop {
             // `Ok(None)`: something arrived that does not parse.
             let forwarded = async {
                 let (n, _) = self.udp.recv_from(&mut buf).await?;
                 let packet = buf.get(..n).unwrap_or_default();
-                Ok(Received::from_udp(packet, self.raw, self.header).ok())
+                Ok(Received::from_udp(packet, raw, header).ok())
             };
             let on_control = async {
                 match self.session.control().datagrams.recv().await {

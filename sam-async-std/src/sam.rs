@@ -3,18 +3,20 @@
 use std::sync::Arc;
 
 use sam_proto::client::{ping_command, SessionOptions};
-use sam_proto::command::{DestGenerate, NamingLookup, Ping};
+use sam_proto::command::{DestGenerate, NamingLookup};
+use sam_proto::exchange::Request;
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
-use sam_proto::message::Message;
+use sam_proto::session::{Call, Operation};
 
-use crate::driver::request;
+use crate::driver::{call, now};
 use crate::session::Session;
 use crate::{Result, SamConfig};
 
 /// A SAM bridge: where it is and how to talk to it. Cheap to clone.
 ///
 /// Every call opens its own socket; nothing is shared between calls but the configuration.
-/// All methods are cancel safe (dropping a future closes its socket).
+/// All methods are cancel safe (dropping a future closes its socket). Timeouts: see
+/// [`sam_proto::session`].
 #[derive(Debug, Clone)]
 pub struct Sam {
     config: Arc<SamConfig>,
@@ -37,32 +39,31 @@ impl Sam {
         &self.config
     }
 
-    /// Asks the bridge for a new destination with signature type `sig` (`DEST GENERATE`),
-    /// within `connect_timeout`. Nothing is published; use the keys in
-    /// [`SessionOptions::keys`] to go online.
-    pub async fn generate_destination(&self, sig: SigType) -> Result<PrivateKeys> {
-        let command = DestGenerate::new(sig);
-        let timeout = Some(self.config.connect_timeout);
-        Ok(request(&self.config, DestGenerate::KIND, timeout, command)
-            .await?
-            .1)
+    /// `request` on a socket of its own.
+    async fn call<R: Request>(&self, operation: Operation, request: R) -> Result<R::Output> {
+        let machine = Call::new(&self.config, operation, request, now())?;
+        Ok(call(&self.config, machine, None).await?.2)
     }
 
-    /// Resolves `name` on a fresh socket, without a session, within `lookup_timeout`.
+    /// Asks the bridge for a new destination with signature type `sig` (`DEST GENERATE`).
+    /// Nothing is published; use the keys in [`SessionOptions::keys`] to go online.
+    pub async fn generate_destination(&self, sig: SigType) -> Result<PrivateKeys> {
+        self.call(Operation::DestGenerate, DestGenerate::new(sig))
+            .await
+    }
+
+    /// Resolves `name` on a fresh socket, without a session.
     ///
     /// Bridges resolve through a shared router destination here, which may not be able to
     /// fetch lease sets (i2pd without outbound tunnels answers "not found" for any `.b32.i2p`
     /// it has not cached): [`Session::lookup`] is the reliable way.
     pub async fn lookup(&self, name: &str) -> Result<Destination> {
-        let command = NamingLookup::new(name.to_owned());
-        let timeout = Some(self.config.lookup_timeout);
-        Ok(request(&self.config, NamingLookup::KIND, timeout, command)
-            .await?
-            .1)
+        let request = NamingLookup::new(name.to_owned());
+        self.call(Operation::Lookup, request).await
     }
 
     /// Checks that the bridge answers: `PING` on a socket of its own, done when the matching
-    /// `PONG` arrives, within `connect_timeout`.
+    /// `PONG` arrives.
     ///
     /// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
     /// [`Error::NeedsVersion`](crate::Error::NeedsVersion). Bridges that ignore `PING`
@@ -82,13 +83,10 @@ impl Sam {
     /// # Ok(()) }
     /// ```
     pub async fn ping(&self) -> Result<()> {
-        let timeout = Some(self.config.connect_timeout);
-        request(&self.config, Ping::KIND, timeout, ping_command()).await?;
-        Ok(())
+        self.call(Operation::Ping, ping_command()).await
     }
 
-    /// Creates a session (`SESSION CREATE`, within `session_timeout`; routers take seconds to
-    /// build tunnels first).
+    /// Creates a session (`SESSION CREATE`; routers take seconds to build tunnels first).
     pub async fn session(&self, options: SessionOptions) -> Result<Session> {
         Session::create(self.config.clone(), options).await
     }

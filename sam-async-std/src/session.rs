@@ -1,26 +1,23 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
-use std::{fmt, io};
 
 use async_net::{TcpStream, UdpSocket};
 use futures_core::Stream as AsyncIter;
-use sam_proto::client::{self as client, ConnectOptions, SessionOptions, Style};
-use sam_proto::command as cmd;
-use sam_proto::control::{Completion, ControlCommand};
-use sam_proto::exchange::{Accepted, Exchange, Request};
+use sam_proto::client::{default_udp_bridge, random_seed, ConnectOptions, SessionOptions};
+use sam_proto::exchange::{Accepted, Request};
 use sam_proto::keys::{B32Address, Destination, PrivateKeys};
-use sam_proto::message::Message;
-use sam_proto::{SessionId, Version};
+use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
+use sam_proto::Version;
 
-use crate::control::{self, Control, ControlRequest};
-use crate::driver::{drive, open, request, within, Opened};
-use crate::{DatagramSocket, Error, Result, SamConfig, Stream, SubsessionOptions};
+use crate::control::{self, Control};
+use crate::driver::{self, bind_udp, now, Link};
+use crate::{DatagramSocket, Error, Result, SamConfig, Stream, Style, SubsessionOptions};
 
 /// A stream opened to us: from [`Session::accept`], [`Session::incoming`] or
 /// [`read_forwarded`].
@@ -36,26 +33,25 @@ pub struct Incoming {
     pub to_port: Option<u16>,
 }
 
-/// A socket whose accept (or forward) exchange is over, and what the bridge said about it.
-fn incoming((opened, said): (Opened, Accepted)) -> Incoming {
-    let stream = Stream::from_parts(opened.socket, opened.buf);
-    let (peer, from_port, to_port) = (said.peer, said.from_port, said.to_port);
-    Incoming {
-        stream,
-        peer,
-        from_port,
-        to_port,
+impl Incoming {
+    fn new(stream: Stream, said: Accepted) -> Incoming {
+        let (peer, from_port, to_port) = (said.peer, said.from_port, said.to_port);
+        Incoming {
+            stream,
+            peer,
+            from_port,
+            to_port,
+        }
     }
 }
 
-/// What a session and all its sub-sessions share.
-struct Core {
+/// What a session and its sub-sessions share; dropped with the last handle, which ends the
+/// control task (and the session).
+struct Shared {
     config: Arc<SamConfig>,
-    keys: PrivateKeys,
-    version: Version,
-    primary: bool,
-    /// Our end of the control socket (UDP sockets bind to its IP) and the bridge's end (its
-    /// UDP port defaults to the TCP port - 1).
+    /// The session created on the control socket (sub-sessions are added to it).
+    primary: Arc<SessionInfo>,
+    /// Our end of the control socket (UDP sockets bind to its IP) and the bridge's.
     local: SocketAddr,
     bridge: SocketAddr,
     control: Control,
@@ -67,198 +63,133 @@ struct Core {
 /// it answers the bridge's `PING`s, receives datagrams, and runs [`lookup`](Self::lookup),
 /// [`add`](Self::add) and [`remove`](Self::remove) one at a time. The session ends with
 /// [`close`](Self::close), when the bridge closes the socket, or when the last handle (also
-/// those inside [`DatagramSocket`]s and [`IncomingStreams`]) is dropped; from then on every
-/// call fails with [`Error::SessionClosed`].
+/// those inside [`Stream`]s, [`Forward`]s, [`DatagramSocket`]s and [`IncomingStreams`]) is
+/// dropped; from then on every call fails with [`Error::SessionClosed`]. Timeouts: see
+/// [`sam_proto::session`].
 ///
-/// **Cancel safety**: any future of a session may be dropped at any await (a timeout, a lost
-/// race) and the session remains usable. [`connect`](Self::connect),
-/// [`accept`](Self::accept) and [`forward`](Self::forward) each own a socket of their own,
-/// closed by the drop. Control-socket commands are carried to their end by the background
-/// task, which throws away answers nobody waits for: the control socket is never left
-/// mid-exchange.
+/// **Cancel safety**: any future of a session may be dropped at any await and the session
+/// remains usable. [`connect`](Self::connect), [`accept`](Self::accept) and
+/// [`forward`](Self::forward) each own a socket, closed by the drop. A dropped control-socket
+/// command is run to its end by the background task, which throws its answer away.
 #[derive(Clone)]
 pub struct Session {
-    core: Arc<Core>,
-    id: SessionId<'static>,
-    style: Style,
-    /// DATAGRAM/RAW: the socket the bridge forwards to, and whether RAW headers were asked for.
-    udp: Option<(UdpSocket, bool)>,
+    shared: Arc<Shared>,
+    info: Arc<SessionInfo>,
+    /// DATAGRAM/RAW: the socket the bridge forwards to.
+    udp: Option<UdpSocket>,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (id, style, at) = (self.id(), self.style, self.address());
-        let (version, closed) = (self.core.version, self.is_closed());
-        write!(
-            f,
-            "Session {{ id: {id:?}, style: {style:?}, address: {at}, "
-        )?;
-        write!(f, "version: {version}, closed: {closed} }}")
+        f.debug_struct("Session")
+            .field("id", &self.id())
+            .field("style", &self.style())
+            .field("address", &format_args!("{}", self.address()))
+            .field("version", &format_args!("{}", self.version()))
+            .field("closed", &self.is_closed())
+            .finish()
     }
-}
-
-/// A UDP socket for the bridge to forward to (`HOST`, `PORT`), on `ip`, for DATAGRAM/RAW.
-async fn bind_udp(
-    style: Style,
-    ip: std::net::IpAddr,
-) -> io::Result<Option<(UdpSocket, (String, u16))>> {
-    if !style.uses_udp() {
-        return Ok(None);
-    }
-    let udp = UdpSocket::bind((ip, 0)).await?;
-    let at = udp.local_addr()?;
-    Ok(Some((udp, (at.ip().to_string(), at.port()))))
 }
 
 impl Session {
-    /// `SESSION CREATE` on a new socket, which becomes the control socket (and, if a 3.3
-    /// bridge refuses `PRIMARY`, once more with `MASTER` on another).
+    /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
-        let invalid = |e| Error::proto(cmd::SessionCreate::KIND, e);
-        let id = options.session_id(client::random_seed()).map_err(invalid)?;
-        // Refuse what cannot be sent before connecting (placeholder version and UDP address).
-        let placeholder = Some(("127.0.0.1".to_owned(), 1));
-        Exchange::new(options.create_command(id.clone(), Version::V3_3, true, placeholder))
-            .map_err(invalid)?;
-        let mut prefer_primary = true;
-        let (opened, keys, udp) = loop {
-            let mut opened = open(&config).await?;
-            let ip = opened.socket.local_addr()?.ip();
-            let (udp, forward) = bind_udp(options.style, ip).await?.unzip();
-            let version = opened.version;
-            let command = options.create_command(id.clone(), version, prefer_primary, forward);
-            let sent = command.style.clone();
-            let mut exchange = Exchange::new(command)
-                .and_then(|e| e.with_version(version))
-                .map_err(invalid)?;
-            let timeout = Some(config.session_timeout);
-            opened
-                .run(&mut exchange, cmd::SessionCreate::KIND, timeout)
-                .await?;
-            match exchange.finish() {
-                Ok(keys) => break (opened, keys, udp),
-                Err(e) if prefer_primary && client::retry_primary_as_master(&sent, &e) => {}
-                Err(e) => return Err(invalid(e)),
-            }
-            prefer_primary = false;
-        };
-        let core = Core {
-            keys,
-            version: opened.version,
-            primary: options.style == Style::Primary,
-            local: opened.socket.local_addr()?,
-            bridge: opened.socket.peer_addr()?,
-            control: control::spawn(opened)?,
+        let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
+        let mut link = Link::default();
+        let info = Arc::new(driver::run(&config, setup, &mut link).await?);
+        let socket = link.socket()?;
+        let shared = Shared {
+            local: socket.local_addr()?,
+            bridge: socket.peer_addr()?,
+            control: control::spawn(SessionCore::new(&config, info.version()), socket, link.buf)?,
+            primary: info.clone(),
             config,
         };
-        let udp = udp.map(|udp| (udp, options.header == Some(true)));
-        let (core, style) = (Arc::new(core), options.style);
-        Ok(Session {
-            core,
-            id,
-            style,
-            udp,
-        })
+        let (shared, udp) = (Arc::new(shared), link.udp);
+        Ok(Session { shared, info, udp })
     }
 
     /// This (sub-)session's ID on the bridge.
     pub fn id(&self) -> &str {
-        self.id.as_str()
+        self.info.id().as_str()
     }
 
     /// This (sub-)session's style.
     pub fn style(&self) -> Style {
-        self.style
+        self.info.style()
     }
 
     /// The private keys the bridge confirmed in `SESSION STATUS` (never shown by `Debug`).
     pub fn keys(&self) -> &PrivateKeys {
-        &self.core.keys
+        self.info.keys()
     }
 
     /// The public destination of [`keys`](Self::keys).
     pub fn destination(&self) -> &Destination {
-        self.core.keys.destination()
+        self.info.destination()
     }
 
     /// The destination's `.b32.i2p` address.
     pub fn address(&self) -> B32Address {
-        self.destination().b32_address()
+        self.info.address()
     }
 
     /// The SAM version agreed with the bridge.
     pub fn version(&self) -> Version {
-        self.core.version
+        self.info.version()
     }
 
     /// The bridge configuration the session came from.
     pub fn config(&self) -> &SamConfig {
-        &self.core.config
+        &self.shared.config
     }
 
     /// `true` once the control socket is closed, by [`close`](Self::close) or by the bridge.
     pub fn is_closed(&self) -> bool {
-        self.core.control.is_closed()
+        self.shared.control.is_closed()
     }
 
-    /// Ends the session on the bridge (and, with it, its sub-sessions and all their streams):
-    /// sends `QUIT` on SAM 3.2+ bridges (waiting up to [`QUIT_WAIT`](client::QUIT_WAIT) for
-    /// them to act on it), then closes the control socket, even in the middle of a command.
-    /// Returns once the socket is closed.
-    ///
-    /// Data written to the session's streams and not yet delivered may be lost.
+    /// Ends the session on the bridge (and, with it, its sub-sessions and all their streams),
+    /// with `QUIT` where the bridge knows it (see [`sam_proto::session::SessionCore::close`]).
+    /// Returns once the control socket is closed. Data written to the session's streams and
+    /// not yet delivered may be lost.
     pub async fn close(&self) {
-        if self.version() >= Version::V3_2 && !self.is_closed() {
-            // Ends the session at once; emissary otherwise keeps its ID reserved for 60 s. A
-            // bridge that ignores QUIT costs QUIT_WAIT.
-            let quit = ControlCommand::Quit;
-            let _ = self.command(cmd::Quit::KIND, client::QUIT_WAIT, quit).await;
-        }
-        self.core.control.close().await
+        self.shared.control.close().await
     }
 
-    /// A stream command on a socket of its own. A closed session fails at once, and a
-    /// failure is reported as [`Error::SessionClosed`] if the session went away meanwhile.
-    async fn on_own_socket<R: Request>(
-        &self,
-        operation: &'static str,
-        timeout: Option<Duration>,
-        command: R,
-    ) -> Result<(Opened, R::Output)> {
-        if self.is_closed() {
-            return Err(Error::SessionClosed);
-        }
-        let answer = request(&self.core.config, operation, timeout, command).await;
-        match answer {
-            Err(_) if self.is_closed() => Err(Error::SessionClosed),
-            answer => answer,
-        }
+    /// Runs `call` on a socket of its own, for a stream that keeps this session open. A
+    /// failure is [`Error::SessionClosed`] if the session is closed.
+    async fn stream<R: Request>(&self, call: Call<R>) -> Result<(Stream, R::Output)> {
+        let outcome = match self.is_closed() {
+            true => Err(Error::SessionClosed),
+            false => driver::call(self.config(), call, None).await,
+        };
+        let (socket, leftover, output) = outcome.map_err(|e| match self.is_closed() {
+            true => Error::SessionClosed,
+            false => e,
+        })?;
+        let stream = Stream::from_parts(socket, leftover).kept_by(self.clone());
+        Ok((stream, output))
     }
 
     /// Opens a stream to `dest` (base64 destination, `.b32.i2p` address or host name, sent
-    /// as given), within the configuration's `stream_timeout`.
+    /// as given).
     pub async fn connect(&self, dest: &str) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default()).await
     }
 
     /// [`connect`](Self::connect) with source/destination ports or `SILENT`.
     pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
-        let command = options.connect_command(self.id.clone(), dest);
-        let timeout = Some(self.core.config.stream_timeout);
-        let (opened, ()) = self
-            .on_own_socket(cmd::StreamConnect::KIND, timeout, command)
-            .await?;
-        Ok(Stream::from_parts(opened.socket, opened.buf))
+        let call = self.info.connect(self.config(), dest, options, now())?;
+        Ok(self.stream(call).await?.0)
     }
 
     /// Waits, with no time limit, for a peer to open a stream to us. Every call has its own
     /// socket, so several accepts may wait side by side.
     pub async fn accept(&self) -> Result<Incoming> {
-        let command = cmd::StreamAccept::new(self.id.clone());
-        Ok(incoming(
-            self.on_own_socket(cmd::StreamAccept::KIND, None, command)
-                .await?,
-        ))
+        let call = self.info.accept(self.config(), now())?;
+        let (stream, said) = self.stream(call).await?;
+        Ok(Incoming::new(stream, said))
     }
 
     /// Accept after accept, as a [`futures_core::Stream`] that ends after yielding
@@ -280,75 +211,43 @@ impl Session {
     /// Has the bridge connect to `local` for each incoming stream (whose first line
     /// [`read_forwarded`] reads), for as long as the returned [`Forward`] lives.
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let command =
-            client::forward_command(self.id.clone(), local.ip().to_string(), local.port());
-        let timeout = Some(self.core.config.stream_timeout);
-        let (opened, ()) = self
-            .on_own_socket(cmd::StreamForward::KIND, timeout, command)
-            .await?;
-        let _socket = opened.socket;
-        Ok(Forward { _socket, local })
+        let host = local.ip().to_string();
+        let call = self
+            .info
+            .forward(self.config(), host, local.port(), now())?;
+        let (stream, ()) = self.stream(call).await?;
+        Ok(Forward {
+            _stream: stream,
+            local,
+        })
     }
 
     /// Resolves a host name, `.b32.i2p` address, base64 destination or `ME` on the session's
-    /// control socket (through its tunnels), within `lookup_timeout`.
+    /// control socket (through its tunnels).
     pub async fn lookup(&self, name: &str) -> Result<Destination> {
-        let command = ControlCommand::Lookup(cmd::NamingLookup::new(name.to_owned()));
-        let timeout = self.core.config.lookup_timeout;
-        let done = self
-            .command(cmd::NamingLookup::KIND, timeout, command)
-            .await?;
-        let Completion::Lookup(destination) = done else {
-            return Err(another_completion());
-        };
-        Ok(destination)
+        let done = self.shared.control.command(SessionInfo::lookup(name));
+        Ok(done.await?.into_destination()?)
     }
 
     /// Adds a sub-session to this [`Style::Primary`] session. The handle it returns shares
     /// the primary's control socket (closing it closes the primary).
     pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
-        if !self.core.primary {
-            // The bridge would answer with an error that destroys the session.
-            let why = "sub-sessions need a session created with Style::Primary";
-            return Err(Error::InvalidInput(why.to_owned()));
-        }
-        let invalid = |e| Error::proto(cmd::SessionAdd::KIND, e);
-        // Refuse what cannot be sent before binding a UDP socket.
-        options.add_command(None).map_err(invalid)?;
-        let (udp, forward) = bind_udp(options.style, self.core.local.ip()).await?.unzip();
-        let command = options.add_command(forward).map_err(invalid)?;
-        let id = command.id.clone();
-        let (add, timeout) = (
-            ControlCommand::Add(command),
-            self.core.config.session_timeout,
-        );
-        let Completion::Added = self.command(cmd::SessionAdd::KIND, timeout, add).await? else {
-            return Err(another_completion());
+        let primary = &self.shared.primary;
+        primary.check_add(&options)?;
+        let (udp, forward) = match options.style.uses_udp() {
+            true => Some(bind_udp(self.shared.local.ip()).await?).unzip(),
+            false => (None, None),
         };
-        let udp = udp.map(|udp| (udp, options.header == Some(true)));
-        let (core, style) = (self.core.clone(), options.style);
-        Ok(Session {
-            core,
-            id,
-            style,
-            udp,
-        })
+        let (command, info) = primary.add(&options, forward)?;
+        self.shared.control.command(command).await?;
+        let (shared, info) = (self.shared.clone(), Arc::new(info));
+        Ok(Session { shared, info, udp })
     }
 
     /// Removes sub-session `id` from this primary session.
     pub async fn remove(&self, id: &str) -> Result<()> {
-        let invalid = |e| Error::proto(cmd::SessionRemove::KIND, e);
-        let id = SessionId::new(id.to_owned()).map_err(invalid)?;
-        let extra = Vec::new();
-        let remove = ControlCommand::Remove(cmd::SessionRemove { id, extra });
-        let timeout = self.core.config.session_timeout;
-        let done = self
-            .command(cmd::SessionRemove::KIND, timeout, remove)
-            .await?;
-        let Completion::Removed = done else {
-            return Err(another_completion());
-        };
-        Ok(())
+        let command = SessionInfo::remove(id)?;
+        self.shared.control.command(command).await.map(|_| ())
     }
 
     /// The datagram socket of a DATAGRAM or RAW (sub-)session: it receives on the UDP socket
@@ -358,72 +257,34 @@ impl Session {
         if self.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let Some((udp, header)) = self.udp.clone() else {
-            let why = "datagram_socket needs a Datagram or Raw session";
-            return Err(Error::InvalidInput(why.to_owned()));
-        };
-        let tcp = self.core.bridge;
-        let bridge = match &self.core.config.udp_address {
+        self.info.check_datagrams()?;
+        let udp = self.udp.clone();
+        let udp = udp.ok_or_else(|| Error::Io(std::io::ErrorKind::NotConnected.into()))?;
+        let bridge = match &self.config().udp_address {
             Some(address) => async_net::resolve(address.as_str()).await?.first().copied(),
-            None => Some(client::default_udp_bridge(tcp)?),
+            None => Some(default_udp_bridge(self.shared.bridge)?),
         };
         let Some(bridge) = bridge else {
             let why = "no usable SAM UDP address for the bridge";
             return Err(Error::InvalidInput(why.to_owned()));
         };
-        let (session, raw) = (self.clone(), self.style == Style::Raw);
         let skipped = AtomicU64::new(0);
+        let session = self.clone();
         Ok(DatagramSocket {
             session,
             udp,
             bridge,
-            raw,
-            header,
             skipped,
         })
     }
 
-    pub(crate) fn session_id(&self) -> &SessionId<'static> {
-        &self.id
+    pub(crate) fn info(&self) -> &SessionInfo {
+        &self.info
     }
 
     pub(crate) fn control(&self) -> &Control {
-        &self.core.control
+        &self.shared.control
     }
-
-    /// Hands a command to the control task and waits for its answer. If this future is
-    /// dropped, so is the reply channel: the task then skips the command, or finishes it and
-    /// drops the answer.
-    async fn command(
-        &self,
-        operation: &'static str,
-        timeout: Duration,
-        command: ControlCommand<'static>,
-    ) -> Result<Completion> {
-        if self.is_closed() {
-            return Err(Error::SessionClosed);
-        }
-        let (reply, answer) = async_channel::bounded(1);
-        let request = ControlRequest {
-            operation,
-            command,
-            reply,
-        };
-        let commands = &self.core.control.commands;
-        within(timeout, operation, async {
-            commands
-                .send(request)
-                .await
-                .map_err(|_| Error::SessionClosed)?;
-            answer.recv().await.unwrap_or(Err(Error::SessionClosed))
-        })
-        .await
-    }
-}
-
-fn another_completion() -> Error {
-    let what = "the control socket finished another command";
-    Error::Protocol(sam_proto::Error::Misuse(what))
 }
 
 /// The streams of [`Session::incoming`]: a [`futures_core::Stream`] of [`Incoming`], one
@@ -450,11 +311,12 @@ impl AsyncIter for IncomingStreams {
     }
 }
 
-/// A `STREAM FORWARD` in force (from [`Session::forward`]); dropping it closes its socket,
-/// and the bridge stops forwarding.
+/// A `STREAM FORWARD` in force (from [`Session::forward`]); it keeps its session open, and
+/// dropping it closes its socket, so the bridge stops forwarding.
 #[derive(Debug)]
 pub struct Forward {
-    _socket: TcpStream,
+    /// The forward's socket, holding the session.
+    _stream: Stream,
     local: SocketAddr,
 }
 
@@ -471,16 +333,8 @@ impl Forward {
 /// stall. An async-std `TcpStream` converts with `std::net::TcpStream::try_from` and then
 /// `async_net::TcpStream::try_from`.
 pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
-    let (socket, buf, version) = (tcp, Vec::new(), Version::V3_1);
-    let mut opened = Opened {
-        socket,
-        buf,
-        version,
-    };
-    let mut exchange = Exchange::forwarded();
-    drive(&mut opened.socket, &mut exchange, &mut opened.buf).await?;
-    let said = exchange
-        .finish()
-        .map_err(|e| Error::proto(cmd::StreamForward::KIND, e))?;
-    Ok(incoming((opened, said)))
+    let config = SamConfig::default();
+    let (socket, leftover, said) =
+        driver::call(&config, SessionInfo::forwarded(), Some(tcp)).await?;
+    Ok(Incoming::new(Stream::from_parts(socket, leftover), said))
 }

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use async_net::TcpStream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
+use crate::Session;
+
 /// An I2P stream, from [`connect`](crate::Session::connect),
 /// [`accept`](crate::Session::accept) or [`read_forwarded`](crate::read_forwarded): a
 /// futures-io [`AsyncRead`] + [`AsyncWrite`].
@@ -16,8 +18,8 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 /// It is the [`async_net::TcpStream`] to the bridge (smol's socket type, on the reactor
 /// async-std uses too) and the application bytes that came in with the end of the SAM
 /// handshake. Reads return those bytes first, then go to the socket; writes go to the socket.
-/// Dropping the stream closes it. Keep a [`Session`](crate::Session) handle while you use
-/// it: when the session's control socket closes, the bridge ends its streams.
+/// Dropping the stream closes it. A stream from `connect` or `accept` keeps its
+/// [`Session`] open (the read half of [`into_split`](Self::into_split) does).
 #[derive(Debug)]
 pub struct Stream {
     /// A stream reads exactly like its read half; writes use the same socket.
@@ -29,13 +31,23 @@ impl Stream {
     /// read past the handshake.
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
         let leftover = Leftover::new(leftover);
-        Stream {
-            read: StreamReadHalf { socket, leftover },
-        }
+        let session = None;
+        let read = StreamReadHalf {
+            socket,
+            leftover,
+            session,
+        };
+        Stream { read }
+    }
+
+    /// The same stream, keeping `session` open while it lives.
+    pub(crate) fn kept_by(mut self, session: Session) -> Stream {
+        self.read.session = Some(session);
+        self
     }
 
     /// Undoes [`from_parts`](Self::from_parts): the socket and the leftover bytes not read
-    /// yet, which come before anything the socket delivers.
+    /// yet, which come before anything the socket delivers. The session is no longer kept.
     pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
         (self.read.socket, self.read.leftover.into_vec())
     }
@@ -101,6 +113,7 @@ pub struct StreamReadHalf {
     socket: TcpStream,
     /// Only ever read from the front (never pushed to), so it stays one contiguous slice.
     leftover: Leftover,
+    session: Option<Session>,
 }
 
 impl StreamReadHalf {
@@ -115,6 +128,7 @@ impl fmt::Debug for StreamReadHalf {
         let mut out = f.debug_struct("StreamReadHalf");
         out.field("socket", &self.socket)
             .field("buffered", &self.leftover.unread().len())
+            .field("session", &self.session.as_ref().map(Session::id))
             .finish()
     }
 }
