@@ -1,9 +1,7 @@
-//! The task that owns a session's control socket and drives its [`SessionCore`].
-//!
-//! The socket that created a session must stay open and be read all the time. One spawned
-//! task owns it: it feeds the core what the bridge sends, writes what the core wants written,
-//! arms one timer at the core's next deadline, and hands the core the commands that arrive on
-//! a channel. Every decision (queue, timeouts, cancel, `PING`, `QUIT`) is the core's.
+//! The task that owns a session's control socket and drives its [`SessionCore`]: it feeds the
+//! core what the bridge sends, writes what the core wants written, arms one timer at the
+//! core's next deadline and hands it the commands that arrive on a channel. Every decision
+//! (queue, timeouts, cancel, `PING`, `QUIT`) is the core's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,10 +24,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 type Reply = oneshot::Sender<Result<Completion>>;
 
-enum Request {
-    Command(ControlCommand<'static>, Reply),
-    Close,
-}
+/// A command and where its answer goes; `None`: close the session.
+type Request = Option<(ControlCommand<'static>, Reply)>;
 
 /// What a session keeps to talk to its control task.
 pub(crate) struct ControlHandle {
@@ -49,18 +45,16 @@ impl ControlHandle {
     /// Runs `command` (its timeout is the core's); dropping the future cancels it.
     pub(crate) async fn command(&self, command: ControlCommand<'static>) -> Result<Completion> {
         let (reply, answer) = oneshot::channel();
-        let request = Request::Command(command, reply);
-        let sent = self.requests.send(request).await;
+        let sent = self.requests.send(Some((command, reply))).await;
         sent.map_err(|_| Error::SessionClosed)?;
         answer.await.map_err(|_| Error::SessionClosed)?
     }
 
     /// Asks the core to close (see [`SessionCore::close`]) and waits until the socket is.
     pub(crate) async fn close(&self) {
-        let _ = self.requests.send(Request::Close).await;
-        let mut closed = self.closed.clone();
+        let _ = self.requests.send(None).await;
         // An error means the task is gone, which is closed too.
-        let _ = closed.wait_for(|closed| *closed).await;
+        let _ = self.closed.clone().wait_for(|closed| *closed).await;
     }
 }
 
@@ -78,15 +72,13 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Con
         datagrams: datagrams_tx,
         waiting: HashMap::new(),
     };
-    tokio::spawn(async move {
-        task.run(socket, input).await;
-        let _ = closed_tx.send(true);
-    });
+    tokio::spawn(task.run(socket, input, closed_tx));
+    let datagrams = Mutex::new(datagrams);
     ControlHandle {
         requests,
         closed,
         shutdown,
-        datagrams: Mutex::new(datagrams),
+        datagrams,
     }
 }
 
@@ -99,22 +91,21 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, mut socket: TcpStream, mut input: Vec<u8>) {
+    async fn run(mut self, mut socket: TcpStream, mut input: Vec<u8>, closed: watch::Sender<bool>) {
         let (mut reader, mut writer) = socket.split();
         let mut output: Vec<u8> = Vec::new();
         self.core.feed(&input);
         input.clear();
         while self.drain(&mut output) {
             let deadline = instant(self.core.poll_timeout());
+            let timer =
+                tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now));
             input.reserve(READ_CHUNK);
             tokio::select! {
                 biased;
                 _ = self.shutdown.notified() => self.core.shutdown(),
                 read = reader.read_buf(&mut input) => match read {
-                    Ok(n) if n > 0 => {
-                        self.core.feed(&input);
-                        input.clear();
-                    }
+                    Ok(n) if n > 0 => self.core.feed(&input),
                     _ => self.core.eof(),
                 },
                 wrote = writer.write(&output), if !output.is_empty() => match wrote {
@@ -122,20 +113,21 @@ impl Task {
                     _ => self.core.eof(),
                 },
                 request = self.requests.recv() => match request {
-                    Some(Request::Command(command, reply)) => match self.core.submit(command, now()) {
+                    Some(Some((command, reply))) => match self.core.submit(command, now()) {
                         Ok(id) => drop(self.waiting.insert(id, reply)),
                         Err(failure) => drop(reply.send(Err(failure.into()))),
                     },
-                    Some(Request::Close) => self.core.close(now()),
+                    Some(None) => self.core.close(now()),
                     None => self.core.shutdown(),
                 },
-                _ = tokio::time::sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
-                    self.core.handle_timeout(now())
-                }
+                _ = timer, if deadline.is_some() => self.core.handle_timeout(now()),
             }
+            input.clear();
         }
-        // Dropping the socket closes it, which ends the session on the bridge; callers still
-        // queued in the channel see it closed.
+        // Said before the datagram channel closes (with `self`), so a reader seeing that
+        // channel end finds the session closed. Dropping the socket ends the session on the
+        // bridge; callers still queued in the request channel see it closed.
+        let _ = closed.send(true);
     }
 
     /// Cancels what nobody waits for, collects what to write, hands out what happened;
@@ -167,8 +159,4 @@ impl Task {
         }
         true
     }
-}
-
-fn far_future() -> tokio::time::Instant {
-    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
 }

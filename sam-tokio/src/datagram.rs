@@ -1,11 +1,9 @@
-//! Datagrams of DATAGRAM and RAW sessions over UDP.
+//! Datagrams of DATAGRAM and RAW sessions.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sam_proto::client::{forwarded_by_bridge, Received};
+use sam_proto::client::{DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
@@ -17,41 +15,26 @@ use crate::{Error, Result};
 const MAX_PACKET: usize = 64 * 1024;
 
 /// Sends and receives the datagrams of a DATAGRAM or RAW session (from
-/// [`Session::datagram_socket`]).
+/// [`Session::datagram_socket`]); it keeps its session alive and both methods are cancel safe.
 ///
 /// Sending writes a SAM UDP packet to the bridge's UDP port. Receiving reads what the bridge
-/// forwards to the UDP socket the session registered at creation (and datagrams the bridge
-/// delivers on the control socket, if any). Packets that do not parse are skipped and counted
-/// ([`DatagramSocket::skipped`]). The socket keeps its session alive. Both methods are cancel
-/// safe.
+/// forwards to the session's UDP socket, accepting packets from the bridge's UDP address only
+/// ([`DatagramSocket::foreign`] counts the others), and what it delivers on the control
+/// socket. Datagrams that do not parse are skipped and counted ([`DatagramSocket::skipped`]).
+#[derive(Debug)]
 pub struct DatagramSocket {
     session: Session,
     udp: Arc<UdpSocket>,
-    bridge: SocketAddr,
-    skipped: AtomicU64,
-    foreign: AtomicU64,
-}
-
-impl fmt::Debug for DatagramSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatagramSocket")
-            .field("session", &self.session)
-            .field("local", &self.udp.local_addr().ok())
-            .field("bridge", &self.bridge)
-            .field("skipped", &self.skipped())
-            .field("foreign", &self.foreign())
-            .finish()
-    }
+    inbox: DatagramInbox,
 }
 
 impl DatagramSocket {
-    pub(crate) fn new(session: Session, udp: Arc<UdpSocket>, bridge: SocketAddr) -> DatagramSocket {
+    pub(crate) fn new(session: Session, udp: Arc<UdpSocket>, bridge: SocketAddr) -> Self {
+        let inbox = DatagramInbox::new(session.info(), bridge);
         DatagramSocket {
             session,
             udp,
-            bridge,
-            skipped: AtomicU64::new(0),
-            foreign: AtomicU64::new(0),
+            inbox,
         }
     }
 
@@ -60,9 +43,9 @@ impl DatagramSocket {
         &self.session
     }
 
-    /// The bridge's UDP address that datagrams are sent to.
+    /// The bridge's UDP address: where datagrams go, and the only sender accepted.
     pub fn bridge_addr(&self) -> SocketAddr {
-        self.bridge
+        self.inbox.bridge()
     }
 
     /// The local UDP address the bridge forwards to.
@@ -70,79 +53,59 @@ impl DatagramSocket {
         Ok(self.udp.local_addr()?)
     }
 
-    /// How many received packets were skipped because they did not parse.
+    /// How many datagrams from the bridge were skipped because they did not parse.
     pub fn skipped(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
+        self.inbox.skipped()
     }
 
-    /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2 bridges),
-    /// as one UDP packet to the bridge's UDP port.
-    ///
-    /// SAM gives no acknowledgement: a datagram may be lost, and bridges drop the first ones
-    /// to a destination whose lease set they do not have yet (a [`Session::lookup`] first
-    /// helps). Header and payload must fit in 32 KiB (about 31 KB of payload).
+    /// How many UDP packets were dropped unread because they did not come from the bridge's
+    /// UDP address (any local process could otherwise forge a sender).
+    pub fn foreign(&self) -> u64 {
+        self.inbox.foreign()
+    }
+
+    /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2), as one
+    /// UDP packet to the bridge. No acknowledgement: see [`sam_proto::datagram`].
     pub async fn send_to(
         &self,
         dest: &Destination,
         payload: &[u8],
         ports: Option<(u16, u16)>,
     ) -> Result<()> {
+        let id = self.session.info().id().clone();
+        let packet = UdpHeader::packet(id, dest, payload, ports);
+        let packet = packet.map_err(|e| Error::proto("datagram send", e))?;
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let packet = UdpHeader::packet(self.session.info().id().clone(), dest, payload, ports)
-            .map_err(|e| Error::proto("datagram send", e))?;
-        self.udp.send_to(&packet, self.bridge).await?;
+        self.udp.send_to(&packet, self.inbox.bridge()).await?;
         Ok(())
     }
 
     /// Waits for the next datagram.
     pub async fn recv_from(&self) -> Result<Received> {
         let mut control = self.session.control().datagrams.lock().await;
-        let mut control_open = true;
         let mut buf = vec![0u8; MAX_PACKET];
+        let mut control_open = true;
         loop {
-            tokio::select! {
+            let received = tokio::select! {
                 got = self.udp.recv_from(&mut buf) => {
                     let (n, from) = got?;
-                    if !forwarded_by_bridge(from, self.bridge) {
-                        self.foreign.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    match self.parse(buf.get(..n).unwrap_or_default()) {
-                        Some(received) => return Ok(received),
-                        None => self.skip(),
-                    }
+                    self.inbox.udp(buf.get(..n).unwrap_or_default(), from)
                 }
                 delivered = control.recv(), if control_open => match delivered {
-                    Some(d) => match Received::from_control(d) {
-                        Ok(received) => return Ok(received),
-                        Err(_) => self.skip(),
-                    },
-                    // The control task has ended.
+                    Some(d) => self.inbox.control(d),
+                    // The control task has ended (it says so before dropping the channel).
+                    None if self.session.is_closed() => return Err(Error::SessionClosed),
                     None => {
                         control_open = false;
-                        if self.session.is_closed() {
-                            return Err(Error::SessionClosed);
-                        }
+                        None
                     }
                 },
+            };
+            if let Some(received) = received {
+                return Ok(received);
             }
         }
-    }
-
-    /// How many UDP packets were dropped unread because they did not come from the bridge's
-    /// UDP address ([`DatagramSocket::bridge_addr`]): anyone else could forge a sender.
-    pub fn foreign(&self) -> u64 {
-        self.foreign.load(Ordering::Relaxed)
-    }
-
-    fn skip(&self) {
-        self.skipped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn parse(&self, packet: &[u8]) -> Option<Received> {
-        let info = self.session.info();
-        Received::from_udp(packet, info.is_raw(), info.header()).ok()
     }
 }

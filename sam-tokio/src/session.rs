@@ -1,15 +1,12 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
 use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use sam_proto::client::{default_udp_bridge, random_seed};
+use sam_proto::client::{default_udp_bridge, random_seed, Accepts};
 use sam_proto::control::ControlCommand;
-use sam_proto::exchange::{Accepted, Request};
+use sam_proto::exchange::Request;
 use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
 use sam_proto::Version;
@@ -21,34 +18,8 @@ use crate::driver::{now, run};
 use crate::stream::Stream;
 use crate::{ConnectOptions, Error, Result, SamConfig, SessionOptions, Style, SubsessionOptions};
 
-/// A stream someone opened to us.
-#[derive(Debug)]
-pub struct Incoming {
-    /// The stream.
-    pub stream: Stream,
-    /// Who connected (`None` when the bridge does not say).
-    pub peer: Option<Destination>,
-    /// The peer's port (SAM 3.2 bridges that send it).
-    pub from_port: Option<u16>,
-    /// Our port the peer connected to (SAM 3.2 bridges that send it).
-    pub to_port: Option<u16>,
-}
-
-impl Incoming {
-    fn new(stream: Stream, accepted: Accepted) -> Incoming {
-        let Accepted {
-            peer,
-            from_port,
-            to_port,
-        } = accepted;
-        Incoming {
-            stream,
-            peer,
-            from_port,
-            to_port,
-        }
-    }
-}
+/// A stream someone opened to us, and who opened it.
+pub type Incoming = sam_proto::client::Incoming<Stream>;
 
 /// State shared by a session and its sub-sessions.
 struct Shared {
@@ -69,13 +40,6 @@ impl Drop for Shared {
     }
 }
 
-/// What differs between a session and its sub-sessions.
-struct View {
-    info: SessionInfo,
-    /// Where the bridge forwards this (sub-)session's datagrams.
-    udp: Option<Arc<UdpSocket>>,
-}
-
 /// A SAM session: a destination on the bridge with its control socket.
 ///
 /// Cloning is cheap (an `Arc`); all clones are the same session. The session ends when
@@ -91,13 +55,15 @@ struct View {
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
-    view: Arc<View>,
+    /// This (sub-)session, and where the bridge forwards its datagrams.
+    info: Arc<SessionInfo>,
+    udp: Option<Arc<UdpSocket>>,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("info", &self.view.info)
+            .field("info", &self.info)
             .field("closed", &self.is_closed())
             .finish()
     }
@@ -113,48 +79,46 @@ impl Session {
         let bridge = done.socket.peer_addr()?;
         let core = SessionCore::new(&config, info.version());
         let control = control::spawn(core, done.socket, done.leftover);
-        let view = Arc::new(View {
-            info: info.clone(),
-            udp: done.udp.map(Arc::new),
-        });
-        let shared = Arc::new(Shared {
+        let primary = info.clone();
+        let shared = Shared {
             config,
-            primary: info,
+            primary,
             local_ip,
             bridge,
             control,
-        });
-        Ok(Session { shared, view })
+        };
+        let (shared, info, udp) = (Arc::new(shared), Arc::new(info), done.udp.map(Arc::new));
+        Ok(Session { shared, info, udp })
     }
 
     /// The session ID.
     pub fn id(&self) -> &str {
-        self.view.info.id().as_str()
+        self.info.id().as_str()
     }
 
     /// The session style.
     pub fn style(&self) -> Style {
-        self.view.info.style()
+        self.info.style()
     }
 
     /// The session's private keys, as the bridge reported them in `SESSION STATUS`.
     pub fn keys(&self) -> &PrivateKeys {
-        self.view.info.keys()
+        self.info.keys()
     }
 
     /// The session's public destination.
     pub fn destination(&self) -> &Destination {
-        self.view.info.destination()
+        self.info.destination()
     }
 
     /// The session's `.b32.i2p` address.
     pub fn address(&self) -> B32Address {
-        self.view.info.address()
+        self.info.address()
     }
 
     /// The SAM version the bridge agreed to for this session.
     pub fn version(&self) -> Version {
-        self.view.info.version()
+        self.info.version()
     }
 
     /// The configuration the session was created with.
@@ -202,17 +166,14 @@ impl Session {
 
     /// [`Session::connect`] with ports or `SILENT`.
     pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
-        let call = self
-            .view
-            .info
-            .connect(self.config(), dest, options, now())?;
+        let call = self.info.connect(self.config(), dest, options, now())?;
         Ok(self.stream(call).await?.0)
     }
 
     /// Waits (without a timeout) for someone to open a stream to this session. Each call uses
     /// its own socket; several may wait at once.
     pub async fn accept(&self) -> Result<Incoming> {
-        let call = self.view.info.accept(self.config(), now())?;
+        let call = self.info.accept(self.config(), now())?;
         let (stream, accepted) = self.stream(call).await?;
         Ok(Incoming::new(stream, accepted))
     }
@@ -220,11 +181,11 @@ impl Session {
     /// The incoming streams, one [`Session::accept`] after another, as a
     /// [`futures_core::Stream`]. It ends after yielding [`Error::SessionClosed`].
     pub fn incoming(&self) -> IncomingStreams {
-        IncomingStreams {
-            session: self.clone(),
-            pending: None,
-            done: false,
-        }
+        let session = self.clone();
+        Accepts::new(move || {
+            let session = session.clone();
+            Box::pin(async move { session.accept().await })
+        })
     }
 
     /// Asks the bridge to connect to `local` for every incoming stream (read the peer with
@@ -232,7 +193,6 @@ impl Session {
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
         let host = local.ip().to_string();
         let call = self
-            .view
             .info
             .forward(self.config(), host, local.port(), now())?;
         let (stream, ()) = self.stream(call).await?;
@@ -261,10 +221,8 @@ impl Session {
         let forward = at.map(|at| (at.ip().to_string(), at.port()));
         let (command, info) = self.shared.primary.add(&options, forward)?;
         self.command(command).await?;
-        let udp = udp.map(Arc::new);
-        let view = Arc::new(View { info, udp });
-        let shared = self.shared.clone();
-        Ok(Session { shared, view })
+        let (shared, info, udp) = (self.shared.clone(), Arc::new(info), udp.map(Arc::new));
+        Ok(Session { shared, info, udp })
     }
 
     /// Removes the sub-session `id` from a primary session.
@@ -276,8 +234,8 @@ impl Session {
     /// [`DatagramSocket`]); sending goes to the bridge's UDP port ([`SamConfig::udp_address`]).
     pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
         self.ensure_open()?;
-        self.view.info.check_datagrams()?;
-        let udp = self.view.udp.clone().ok_or(Error::SessionClosed)?;
+        self.info.check_datagrams()?;
+        let udp = self.udp.clone().ok_or(Error::SessionClosed)?;
         let bridge = match &self.config().udp_address {
             Some(addr) => tokio::net::lookup_host(addr.as_str()).await?.next(),
             None => Some(default_udp_bridge(self.shared.bridge)?),
@@ -288,7 +246,7 @@ impl Session {
     }
 
     pub(crate) fn info(&self) -> &SessionInfo {
-        &self.view.info
+        &self.info
     }
 
     pub(crate) fn control(&self) -> &ControlHandle {
@@ -307,40 +265,7 @@ impl Session {
 /// The incoming streams of a session (from [`Session::incoming`]): a
 /// [`futures_core::Stream`] of [`Incoming`], one accept at a time. It ends after yielding
 /// [`Error::SessionClosed`]. Dropping it cancels the pending accept.
-pub struct IncomingStreams {
-    session: Session,
-    pending: Option<Pin<Box<dyn Future<Output = Result<Incoming>> + Send>>>,
-    done: bool,
-}
-
-impl fmt::Debug for IncomingStreams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IncomingStreams")
-            .field("session", &self.session)
-            .field("accepting", &self.pending.is_some())
-            .finish()
-    }
-}
-
-impl futures_core::Stream for IncomingStreams {
-    type Item = Result<Incoming>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming>>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let session = &this.session;
-        let pending = this.pending.get_or_insert_with(|| {
-            let session = session.clone();
-            Box::pin(async move { session.accept().await })
-        });
-        let result = std::task::ready!(pending.as_mut().poll(cx));
-        this.pending = None;
-        this.done = matches!(result, Err(Error::SessionClosed));
-        Poll::Ready(Some(result))
-    }
-}
+pub type IncomingStreams = Accepts<Incoming>;
 
 /// An active `STREAM FORWARD` (from [`Session::forward`]): the bridge connects to the local
 /// address for every incoming stream. Dropping it closes its socket, which stops forwarding;

@@ -5,23 +5,14 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use sam_proto::client::Leftover;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-use sam_proto::client::Leftover;
-
 use crate::Session;
 
-/// Copies leftover bytes into `buf`; `false` when there were none.
-fn serve(leftover: &mut Leftover, buf: &mut ReadBuf<'_>) -> bool {
-    let n = leftover.read_into(buf.initialize_unfilled());
-    buf.advance(n);
-    n > 0
-}
-
-/// An I2P stream (from [`Session::connect`](crate::Session::connect),
-/// [`Session::accept`](crate::Session::accept) or a forwarded connection).
+/// An I2P stream (from [`Session::connect`], [`Session::accept`] or a forwarded connection).
 ///
 /// It is the tokio [`TcpStream`] to the bridge plus the application bytes that were read
 /// together with the end of the SAM handshake: reads return those first, then read the
@@ -30,11 +21,15 @@ fn serve(leftover: &mut Leftover, buf: &mut ReadBuf<'_>) -> bool {
 /// A stream from `connect` or `accept` keeps its [`Session`] alive (the bridge ends a
 /// session's streams when its control socket closes): the session closes only when its last
 /// handle, stream included, is dropped, or when [`Session::close`] is called.
-pub struct Stream {
-    socket: TcpStream,
+pub struct Stream<S = TcpStream> {
+    socket: S,
     leftover: Leftover,
     session: Option<Session>,
 }
+
+/// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
+/// the socket; it keeps the session alive.
+pub type StreamReadHalf = Stream<OwnedReadHalf>;
 
 impl Stream {
     /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it (the
@@ -58,11 +53,6 @@ impl Stream {
         (self.socket, self.leftover.into_vec())
     }
 
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
-    }
-
     /// The underlying socket (for options such as `set_nodelay`). Reading from it directly
     /// would skip [`Stream::buffered`] bytes.
     pub fn get_ref(&self) -> &TcpStream {
@@ -73,18 +63,24 @@ impl Stream {
     /// and keeps the session alive.
     pub fn into_split(self) -> (StreamReadHalf, OwnedWriteHalf) {
         let (read, write) = self.socket.into_split();
-        let leftover = self.leftover;
-        let session = self.session;
-        let read = StreamReadHalf {
-            read,
+        let (leftover, session) = (self.leftover, self.session);
+        let read = Stream {
+            socket: read,
             leftover,
-            _session: session,
+            session,
         };
         (read, write)
     }
 }
 
-impl fmt::Debug for Stream {
+impl<S> Stream<S> {
+    /// The application bytes already received and not yet read.
+    pub fn buffered(&self) -> &[u8] {
+        self.leftover.unread()
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Stream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Stream")
             .field("socket", &self.socket)
@@ -94,21 +90,23 @@ impl fmt::Debug for Stream {
     }
 }
 
-impl AsyncRead for Stream {
+impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if serve(&mut this.leftover, buf) {
+        let n = this.leftover.read_into(buf.initialize_unfilled());
+        if n > 0 {
+            buf.advance(n);
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.socket).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Stream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -135,43 +133,5 @@ impl AsyncWrite for Stream {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().socket).poll_shutdown(cx)
-    }
-}
-
-/// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
-/// the socket.
-pub struct StreamReadHalf {
-    read: OwnedReadHalf,
-    leftover: Leftover,
-    _session: Option<Session>,
-}
-
-impl StreamReadHalf {
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
-    }
-}
-
-impl fmt::Debug for StreamReadHalf {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamReadHalf")
-            .field("read", &self.read)
-            .field("buffered", &self.leftover.unread().len())
-            .finish()
-    }
-}
-
-impl AsyncRead for StreamReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if serve(&mut this.leftover, buf) {
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.read).poll_read(cx, buf)
     }
 }

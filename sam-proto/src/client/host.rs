@@ -3,9 +3,10 @@
 //! `no_std` + `alloc`, which the test command proves by building for `thumbv7em-none-eabihf`.
 
 use std::borrow::ToOwned;
+use std::boxed::Box;
 use std::string::String;
 
-use super::{ClientError, ClientResult, SamConfig, ENV_ADDR, ENV_UDP_ADDR};
+use super::{ClientError, ClientResult, Received, SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 
 /// Fresh entropy for [`SessionId::random`]: std's randomly keyed SipHash (seeded by the OS)
 /// over a counter, the time and the process ID, so other bridge clients cannot guess IDs.
@@ -74,4 +75,146 @@ fn env_value(name: &str) -> Option<String> {
 /// path) naming any sender it likes, and must be dropped unread.
 pub fn forwarded_by_bridge(from: std::net::SocketAddr, bridge: std::net::SocketAddr) -> bool {
     from == bridge
+}
+
+/// A stream someone opened to a session, and who opened it. Each adapter names it `Incoming`
+/// with its own stream type.
+#[derive(Debug)]
+pub struct Incoming<S> {
+    /// The stream.
+    pub stream: S,
+    /// Who connected (`None` when the bridge does not say, as with `SILENT`).
+    pub peer: Option<crate::keys::Destination>,
+    /// The peer's port (SAM 3.2 bridges that send it).
+    pub from_port: Option<u16>,
+    /// Our port the peer connected to (SAM 3.2 bridges that send it).
+    pub to_port: Option<u16>,
+}
+
+impl<S> Incoming<S> {
+    /// `stream`, accepted from the peer the bridge named.
+    pub fn new(stream: S, accepted: crate::exchange::Accepted) -> Incoming<S> {
+        Incoming {
+            stream,
+            peer: accepted.peer,
+            from_port: accepted.from_port,
+            to_port: accepted.to_port,
+        }
+    }
+}
+
+/// What a session's datagram socket accepts, and the count of what it does not: every
+/// adapter's `DatagramSocket` reads through one.
+///
+/// A UDP packet must come from the bridge's UDP address ([`forwarded_by_bridge`]) and parse
+/// as the session's form (repliable, raw, raw with header); a datagram delivered on the
+/// control socket must parse. Everything else is dropped and counted.
+#[derive(Debug)]
+pub struct DatagramInbox {
+    raw: bool,
+    header: bool,
+    bridge: std::net::SocketAddr,
+    skipped: core::sync::atomic::AtomicU64,
+    foreign: core::sync::atomic::AtomicU64,
+}
+
+impl DatagramInbox {
+    /// The inbox of session `info`, whose bridge sends from and listens on `bridge`.
+    pub fn new(info: &crate::session::SessionInfo, bridge: std::net::SocketAddr) -> Self {
+        DatagramInbox {
+            raw: info.is_raw(),
+            header: info.header(),
+            bridge,
+            skipped: Default::default(),
+            foreign: Default::default(),
+        }
+    }
+
+    /// The bridge's UDP address (where datagrams go, and the only sender accepted).
+    pub fn bridge(&self) -> std::net::SocketAddr {
+        self.bridge
+    }
+
+    /// The datagram in a UDP packet that came from `from`, or `None` (dropped and counted).
+    pub fn udp(&self, packet: &[u8], from: std::net::SocketAddr) -> Option<Received> {
+        if !forwarded_by_bridge(from, self.bridge) {
+            self.foreign.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
+        self.counted(Received::from_udp(packet, self.raw, self.header))
+    }
+
+    /// A datagram the bridge delivered on the control socket, or `None` (skipped, counted).
+    pub fn control(&self, datagram: crate::control::ReceivedDatagram) -> Option<Received> {
+        self.counted(Received::from_control(datagram))
+    }
+
+    /// Datagrams from the bridge that did not parse.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// UDP packets that did not come from the bridge's UDP address.
+    pub fn foreign(&self) -> u64 {
+        self.foreign.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn counted(&self, parsed: Result<Received, crate::Error>) -> Option<Received> {
+        if parsed.is_err() {
+            self.skipped.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        }
+        parsed.ok()
+    }
+}
+
+/// A boxed, `Send` future of a [`ClientResult`].
+pub type BoxFuture<T> = core::pin::Pin<Box<dyn core::future::Future<Output = ClientResult<T>> + Send>>;
+
+/// A session's incoming streams, one accept after another, as a [`futures_core::Stream`]
+/// (the async adapters' `IncomingStreams`). It ends after yielding
+/// [`ClientError::SessionClosed`]; dropping it cancels the pending accept.
+pub struct Accepts<T> {
+    accept: Box<dyn FnMut() -> BoxFuture<T> + Send>,
+    pending: Option<BoxFuture<T>>,
+    done: bool,
+}
+
+impl<T> Accepts<T> {
+    /// The stream of what `accept` yields, called again after each item.
+    pub fn new(accept: impl FnMut() -> BoxFuture<T> + Send + 'static) -> Accepts<T> {
+        Accepts {
+            accept: Box::new(accept),
+            pending: None,
+            done: false,
+        }
+    }
+}
+
+impl<T> core::fmt::Debug for Accepts<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IncomingStreams")
+            .field("accepting", &self.pending.is_some())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<T> futures_core::Stream for Accepts<T> {
+    type Item = ClientResult<T>;
+
+    fn poll_next(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Option<ClientResult<T>>> {
+        let this = self.get_mut();
+        if this.done {
+            return core::task::Poll::Ready(None);
+        }
+        let accept = &mut this.accept;
+        let pending = this.pending.get_or_insert_with(accept);
+        let result = core::task::ready!(pending.as_mut().poll(cx));
+        this.pending = None;
+        this.done = matches!(result, Err(ClientError::SessionClosed));
+        core::task::Poll::Ready(Some(result))
+    }
 }

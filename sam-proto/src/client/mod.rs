@@ -33,7 +33,10 @@ pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
 pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
-pub use host::{default_udp_bridge, forwarded_by_bridge, ping_command, random_seed};
+pub use host::{
+    default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, Accepts, BoxFuture,
+    DatagramInbox, Incoming,
+};
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
