@@ -26,8 +26,13 @@ pub fn random_seed() -> u64 {
     hasher.finish()
 }
 
-/// A `PING` for [`Exchange`](crate::exchange::Exchange) on a socket of its own, with a fresh
-/// text so that only the answer to this ping matches.
+/// A `PING` for a socket of its own, with a fresh text so that only the answer to this ping
+/// matches (the adapters' `Sam::ping`).
+///
+/// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
+/// `NeedsVersion` (i2pd 2.45 would close the socket). Bridges that ignore `PING` (emissary 0.4)
+/// end in a `Timeout` after `connect_timeout`. A socket of its own, because i2pd 2.59 closes the
+/// socket after its `PONG`.
 pub fn ping_command() -> crate::command::Ping<'static> {
     crate::command::Ping {
         text: Some(alloc::borrow::Cow::Owned(alloc::format!(
