@@ -6,8 +6,6 @@
 //! The bridge side uses async-std's own sockets; the library uses async-net's. Both run on
 //! the one async-io reactor, which is the point of the crate.
 
-mod support;
-
 use std::time::Duration;
 
 use async_std::future::timeout;
@@ -17,7 +15,7 @@ use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, 
 use futures_lite::StreamExt;
 use sam_async_std::sam_proto::datagram::UdpHeader;
 use sam_async_std::{Destination, Error, Sam, SamConfig, Session, SessionOptions, Style};
-use support::reference_keys::{dsa_peer, ed25519_priv};
+use sam_testkit::keys::{dsa_peer, ed25519_priv};
 
 /// What the played bridge says back to `SESSION CREATE`.
 fn session_ok() -> String {

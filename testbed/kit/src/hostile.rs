@@ -10,18 +10,17 @@
 //!
 //! # Using the suite from an adapter
 //!
-//! Each adapter has a `tests/hostile.rs` that provides the glue and instantiates the suite,
-//! with the same conventions (and the same glue items) as the shared end-to-end suite
-//! (`testbed/e2e_suite.rs`):
+//! Each adapter has a test file in this package (`tests/hostile_tokio.rs`,
+//! `tests/hostile_async_std.rs`, `tests/hostile_blocking.rs`) that provides the glue and
+//! instantiates the suite, with the same conventions (and the same glue items) as the shared
+//! end-to-end suite ([`crate::e2e`]):
 //!
 //! ```text
 //! macro_rules! aw { ($e:expr) => { $e.await }; }                          // blocking: { $e }
 //! macro_rules! task { ($($body:tt)*) => { async move { $($body)* } }; }  // blocking: move || { .. }
 //! mod glue { /* run + the stream I/O traits, as for the e2e suite */ }
 //!
-//! #[path = "../../testbed/hostile_bridge.rs"]
-//! mod hostile;
-//! hostile::hostile_suite!(sam_tokio, glue, async);    // blocking: hostile_suite!(sam_blocking, glue);
+//! sam_testkit::hostile_suite!(sam_tokio, glue, async); // blocking: hostile_suite!(sam_blocking, glue);
 //! ```
 //!
 //! Of the e2e glue (`$glue::*` is glob-imported by the scenarios) this suite uses only:
@@ -31,7 +30,6 @@
 //!   multi-thread runtime for tokio; async-io's reactor thread; threads for blocking);
 //! * the runtime's read/write extension traits (`read_to_end`, `write_all` as methods).
 //!
-//! The module must be named `hostile` (the scenarios name its items `$crate::hostile::…`).
 //! The scenarios land in a module `hostile_scenarios`; each runs under [`guard`], which
 //! turns a hang into a failure.
 //!
@@ -1247,6 +1245,7 @@ pub fn assert_invalid_input(err: &ClientError) {
 /// Every scenario, as `#[test]`s in a module `hostile_scenarios`, for the adapter crate
 /// `$sam` (`sam_tokio`, `sam_blocking`, `sam_async_std`). Needs the glue described in the
 /// module docs (`aw!`, `run`, the stream I/O traits) in scope where it is invoked.
+#[macro_export]
 macro_rules! hostile_suite {
     ($sam:ident, $glue:ident $(, $asyncness:tt)?) => {
         mod hostile_scenarios {
@@ -3257,4 +3256,3 @@ macro_rules! hostile_suite {
         }
     };
 }
-pub(crate) use hostile_suite;
