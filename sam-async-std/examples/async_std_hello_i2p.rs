@@ -8,7 +8,9 @@ use sam_async_std::{Sam, SessionOptions, Style};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     async_std::task::block_on(async {
-        let peer = std::env::args().nth(1).ok_or("usage: async_std_hello_i2p DEST")?;
+        let peer = std::env::args()
+            .nth(1)
+            .ok_or("usage: async_std_hello_i2p DEST")?;
         let sam = Sam::from_env();
         let session = sam.session(SessionOptions::new(Style::Stream)).await?;
         println!("I am {}", session.address());

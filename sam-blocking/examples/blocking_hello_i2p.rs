@@ -6,7 +6,9 @@ use sam_blocking::{Sam, SessionOptions, Style};
 use std::io::{Read, Write};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let peer = std::env::args().nth(1).ok_or("usage: blocking_hello_i2p DEST")?;
+    let peer = std::env::args()
+        .nth(1)
+        .ok_or("usage: blocking_hello_i2p DEST")?;
     let sam = Sam::from_env();
     let session = sam.session(SessionOptions::new(Style::Stream))?;
     println!("I am {}", session.address());

@@ -7,7 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let peer = std::env::args().nth(1).ok_or("usage: tokio_hello_i2p DEST")?;
+    let peer = std::env::args()
+        .nth(1)
+        .ok_or("usage: tokio_hello_i2p DEST")?;
     let sam = Sam::from_env();
     let session = sam.session(SessionOptions::new(Style::Stream)).await?;
     println!("I am {}", session.address());

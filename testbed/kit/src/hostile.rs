@@ -36,7 +36,10 @@
 //! Every scenario expects one specific, typed outcome. Where an adapter misbehaves (a panic, a
 //! hang, lost bytes, an untyped error) its scenario fails; a scenario that hangs is turned into
 //! a failure by [`guard`] after [`SCENARIO_LIMIT`].
-#![allow(dead_code)]
+//!
+//! Scenarios that only exercise parsing (the bridge's bytes give one typed error, whatever the
+//! adapter) are not here: they run on sam-proto's exchanges in `sam-proto/tests/hostile_lines.rs`,
+//! in microseconds and without sockets.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -1356,193 +1359,6 @@ macro_rules! hostile_suite {
                 });
             }
 
-            /// The client asks for `MIN=3.1 MAX=3.3`; a bridge that answers `0.3` (i2pd's
-            /// answer to `MAX=3`) broke the negotiation: a protocol error, not a session
-            /// running below the configured minimum version.
-            #[test]
-            fn hello_version_0_3_outside_the_requested_range_is_a_protocol_error() {
-                guard(|| {
-                    run(task!({
-                        let bridge =
-                            HostileBridge::start(vec![Script::new().session("0.3", &ed25519_keys(1))]);
-                        let result = aw!(sam_for(&bridge).session(sam::SessionOptions::default()));
-                        let version = result.as_ref().map(|s| s.version()).ok();
-                        let err = fails(
-                            result,
-                            &format!("VERSION=0.3 (session version {version:?})"),
-                        );
-                        match protocol(&err) {
-                            sam_proto::Error::BadValue { key: "VERSION", .. } => {}
-                            other => panic!("expected BadValue(VERSION), got {other:?}"),
-                        }
-                    }))
-                });
-            }
-
-            #[test]
-            fn hello_closed_before_the_reply_is_eof() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new().expect(Kind::Hello).close()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "closed");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::Eof {
-                                during: "HELLO REPLY"
-                            }
-                        );
-                    }))
-                });
-            }
-
-            #[test]
-            fn http_server_instead_of_a_bridge_is_unexpected_line() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(&b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"[..])
-                            .close()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "HTTP");
-                        match protocol(&err) {
-                            sam_proto::Error::UnexpectedLine {
-                                expected: "HELLO REPLY",
-                                got,
-                            } => {
-                                assert!(got.starts_with("HTTP/1.1 400"), "{got}")
-                            }
-                            other => panic!("expected UnexpectedLine, got {other:?}"),
-                        }
-                    }))
-                });
-            }
-
-            #[test]
-            fn binary_garbage_then_close_is_a_syntax_error() {
-                guard(|| {
-                    run(task!({
-                        // A TLS alert record where the HELLO REPLY should be, then EOF.
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(&b"\x15\x03\x01\x00\x02\x02\x46\xff\xfe"[..])
-                            .close()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "garbage");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::Syntax("NUL byte in line")
-                        );
-                    }))
-                });
-            }
-
-            #[test]
-            fn invalid_utf8_in_a_reply_is_not_utf8() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(&b"HELLO REPLY RESULT=OK VERSION=3.1 MESSAGE=\xc3\x28\xff\n"[..])
-                            .hold()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "bad UTF-8");
-                        assert_eq!(protocol(&err), &sam_proto::Error::NotUtf8);
-                    }))
-                });
-            }
-
-            #[test]
-            fn nul_in_a_reply_line_is_a_syntax_error() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(&b"HELLO REPLY RESULT=OK\0 VERSION=3.1\n"[..])
-                            .hold()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "NUL");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::Syntax("NUL byte in line")
-                        );
-                    }))
-                });
-            }
-
-            /// A last line ended by EOF is read as a line (Java's DEST REPLY), so a line cut
-            /// in the middle reads as the fragment it is: here a HELLO REPLY without RESULT.
-            #[test]
-            fn close_in_the_middle_of_a_line_reads_the_fragment() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(hello_ok("3.1")[..15].to_vec())
-                            .close()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "cut line");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::MissingKey {
-                                line: "HELLO REPLY",
-                                key: "RESULT"
-                            }
-                        );
-                    }))
-                });
-            }
-
-            #[test]
-            fn hello_ok_without_version_is_missing_key() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .expect(Kind::Hello)
-                            .send(hello_refused(ResultCode::Ok, None))
-                            .hold()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("example.i2p")), "no VERSION");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::MissingKey {
-                                line: "HELLO REPLY",
-                                key: "VERSION"
-                            }
-                        );
-                    }))
-                });
-            }
-
-            /// `RESULT=OK ... RESULT=KEY_NOT_FOUND`: ambiguous, so neither is believed.
-            #[test]
-            fn duplicate_key_in_a_reply_is_refused_as_ambiguous() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.1")
-                            .expect(Kind::NamingLookup)
-                            .send(&b"NAMING REPLY RESULT=OK NAME=x.i2p RESULT=KEY_NOT_FOUND\n"[..])]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("x.i2p")), "duplicate RESULT");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::DuplicateKey("RESULT".into())
-                        );
-                    }))
-                });
-            }
-
-            #[test]
-            fn unterminated_quote_in_a_reply_is_a_syntax_error() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.2")
-                            .expect(Kind::NamingLookup)
-                            .send(&b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=x.i2p MESSAGE=\"oops\n"[..])]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("x.i2p")), "open quote");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::Syntax("unterminated quote")
-                        );
-                    }))
-                });
-            }
-
             // ---------------------------------------------------------------------------
             // Framing
             // ---------------------------------------------------------------------------
@@ -1904,25 +1720,6 @@ macro_rules! hostile_suite {
                 });
             }
 
-            #[test]
-            fn naming_closed_before_the_reply_is_eof() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.1")
-                            .expect(Kind::NamingLookup)
-                            .close()]);
-                        let err = fails(aw!(sam_for(&bridge).lookup("x.i2p")), "closed");
-                        assert_eq!(
-                            protocol(&err),
-                            &sam_proto::Error::Eof {
-                                during: "NAMING REPLY"
-                            }
-                        );
-                    }))
-                });
-            }
-
             /// Java: `DEST REPLY RESULT=I2P_ERROR MESSAGE="DEST GENERATE required"` without a
             /// newline, then close.
             #[test]
@@ -1947,26 +1744,6 @@ macro_rules! hostile_suite {
                             &ResultCode::I2pError,
                             Some("DEST GENERATE required"),
                         );
-                    }))
-                });
-            }
-
-            #[test]
-            fn dest_reply_whose_pub_is_not_the_destination_of_priv_is_bad_value() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.1")
-                            .expect(Kind::DestGenerate)
-                            .send(dest_reply(&peer(10), &ed25519_keys(11)))]);
-                        let err = fails(
-                            aw!(sam_for(&bridge).generate_destination(sam::SigType::Ed25519)),
-                            "PUB != PRIV",
-                        );
-                        match protocol(&err) {
-                            sam_proto::Error::BadValue { key: "PUB", .. } => {}
-                            other => panic!("expected BadValue(PUB), got {other:?}"),
-                        }
                     }))
                 });
             }
@@ -2014,24 +1791,6 @@ macro_rules! hostile_suite {
                             other => panic!("expected NeedsVersion, got {other:?}"),
                         }
                         assert_only_hello(&bridge, 0);
-                    }))
-                });
-            }
-
-            #[test]
-            fn ping_answered_with_another_text_is_a_protocol_error() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.3")
-                            .expect(Kind::Ping)
-                            .send(b"PONG not-yours\n".to_vec())
-                            .hold()]);
-                        let err = fails(aw!(sam_for(&bridge).ping()), "foreign PONG");
-                        match protocol(&err) {
-                            sam_proto::Error::BadValue { key: "PONG", .. } => {}
-                            other => panic!("expected BadValue(PONG), got {other:?}"),
-                        }
                     }))
                 });
             }
@@ -2197,28 +1956,6 @@ macro_rules! hostile_suite {
                         assert_eq!(session.keys(), &keys);
                         assert!(bridge.lines(0)[1].contains(" STYLE=PRIMARY "), "{bridge:?}");
                         assert!(bridge.lines(1)[1].contains(" STYLE=MASTER "), "{bridge:?}");
-                    }))
-                });
-            }
-
-            #[test]
-            fn session_status_ok_with_a_truncated_destination_is_a_key_error() {
-                guard(|| {
-                    run(task!({
-                        let bytes = ed25519_keys(15).to_bytes();
-                        let damaged = sam_proto::keys::base64_encode(&bytes[..600]);
-                        let bridge = HostileBridge::start(vec![Script::new()
-                            .hello("3.1")
-                            .expect(Kind::SessionCreate)
-                            .send(session_ok_blob(&damaged))]);
-                        let err = fails(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "damaged blob",
-                        );
-                        assert!(
-                            matches!(err, sam::Error::Key(KeyError::Truncated { got: 600, .. })),
-                            "{err:?}"
-                        );
                     }))
                 });
             }
@@ -2572,35 +2309,6 @@ macro_rules! hostile_suite {
                 });
             }
 
-            #[test]
-            fn connect_answered_with_naming_reply_is_unexpected_line() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![
-                            Script::new().session("3.1", &ed25519_keys(27)),
-                            Script::new()
-                                .hello("3.1")
-                                .expect(Kind::StreamConnect)
-                                .send(naming_ok("peer.i2p", &peer(28))),
-                        ]);
-                        let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "session",
-                        );
-                        let err = fails(aw!(session.connect("peer.i2p")), "NAMING REPLY to CONNECT");
-                        match protocol(&err) {
-                            sam_proto::Error::UnexpectedLine {
-                                expected: "STREAM STATUS",
-                                got,
-                            } => {
-                                assert!(got.starts_with("NAMING REPLY"), "{got}")
-                            }
-                            other => panic!("expected UnexpectedLine(STREAM STATUS), got {other:?}"),
-                        }
-                    }))
-                });
-            }
-
             /// Two status lines at once: after `STREAM STATUS RESULT=OK` of a CONNECT every
             /// byte is the peer's, so the second "reply" is stream data, byte for byte.
             #[test]
@@ -2926,116 +2634,6 @@ macro_rules! hostile_suite {
                         let mut data = Vec::new();
                         aw!(incoming.stream.read_to_end(&mut data)).expect("read the stream");
                         assert_eq!(data, payload);
-                    }))
-                });
-            }
-
-            #[test]
-            fn accept_with_a_non_numeric_from_port_is_bad_value() {
-                guard(|| {
-                    run(task!({
-                        let who = peer(43);
-                        let mut line = without_newline(peer_line(&who, None, None));
-                        line.extend_from_slice(b" FROM_PORT=http TO_PORT=80\n");
-                        let bridge = HostileBridge::start(vec![
-                            Script::new().session("3.2", &ed25519_keys(44)),
-                            Script::new()
-                                .hello("3.2")
-                                .expect(Kind::StreamAccept)
-                                .send(cat(&[&stream_ok(), &line]))
-                                .close(),
-                        ]);
-                        let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "session",
-                        );
-                        let err = fails(aw!(session.accept()), "FROM_PORT=http");
-                        match protocol(&err) {
-                            sam_proto::Error::BadValue {
-                                key: "FROM_PORT", ..
-                            } => {}
-                            other => panic!("expected BadValue(FROM_PORT), got {other:?}"),
-                        }
-                    }))
-                });
-            }
-
-            #[test]
-            fn accept_peer_line_too_short_is_unexpected_line() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![
-                            Script::new().session("3.1", &ed25519_keys(45)),
-                            Script::new()
-                                .hello("3.1")
-                                .expect(Kind::StreamAccept)
-                                .send(cat(&[&stream_ok(), b"AAAA\n"]))
-                                .close(),
-                        ]);
-                        let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "session",
-                        );
-                        let err = fails(aw!(session.accept()), "short peer line");
-                        match protocol(&err) {
-                            sam_proto::Error::UnexpectedLine {
-                                expected: "peer destination",
-                                ..
-                            } => {}
-                            other => panic!("expected UnexpectedLine(peer destination), got {other:?}"),
-                        }
-                    }))
-                });
-            }
-
-            #[test]
-            fn accept_peer_line_with_a_damaged_destination_is_a_key_error() {
-                guard(|| {
-                    run(task!({
-                        let damaged = sam_proto::keys::base64_encode(&peer(46).as_bytes()[..300]);
-                        let bridge = HostileBridge::start(vec![
-                            Script::new().session("3.1", &ed25519_keys(47)),
-                            Script::new()
-                                .hello("3.1")
-                                .expect(Kind::StreamAccept)
-                                .send(cat(&[&stream_ok(), damaged.as_bytes(), b"\ndata"]))
-                                .close(),
-                        ]);
-                        let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "session",
-                        );
-                        let err = fails(aw!(session.accept()), "damaged peer");
-                        assert!(
-                            matches!(err, sam::Error::Key(KeyError::Truncated { got: 300, .. })),
-                            "{err:?}"
-                        );
-                    }))
-                });
-            }
-
-            #[test]
-            fn accept_closed_before_the_peer_line_is_eof() {
-                guard(|| {
-                    run(task!({
-                        let bridge = HostileBridge::start(vec![
-                            Script::new().session("3.1", &ed25519_keys(48)),
-                            Script::new()
-                                .hello("3.1")
-                                .expect(Kind::StreamAccept)
-                                .send(stream_ok())
-                                .sleep_ms(50)
-                                .close(),
-                        ]);
-                        let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
-                            "session",
-                        );
-                        let err = fails(aw!(session.accept()), "closed before the peer line");
-                        match protocol(&err) {
-                            sam_proto::Error::Eof { .. } => {}
-                            other => panic!("expected Eof, got {other:?}"),
-                        }
                     }))
                 });
             }
