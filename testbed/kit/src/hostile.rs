@@ -180,6 +180,10 @@ pub enum Action {
     /// Send a UDP packet from the bridge's datagram port to the forward address the client
     /// registered with `SESSION CREATE ... HOST= PORT=`.
     Udp(Vec<u8>),
+    /// Hand the connection (and what the client sent that no action read yet) to the test
+    /// as a [`Played`] connection, taken with [`HostileBridge::next_played`]: from here on the
+    /// test plays the bridge itself, line by line.
+    Play,
 }
 
 /// What one TCP connection to the bridge gets, in order.
@@ -256,6 +260,11 @@ impl Script {
     /// See [`Action::Udp`].
     pub fn udp(self, packet: impl Into<Vec<u8>>) -> Script {
         self.then(Action::Udp(packet.into()))
+    }
+
+    /// See [`Action::Play`].
+    pub fn play(self) -> Script {
+        self.then(Action::Play)
     }
 
     /// Expects `HELLO` and agrees on `version`.
@@ -518,6 +527,10 @@ pub struct ConnRecord {
 #[derive(Default)]
 struct State {
     scripts: VecDeque<Script>,
+    /// The script of a connection beyond `scripts` (`None`: a violation, closed at once).
+    rest: Option<Script>,
+    /// Connections handed to the test ([`Action::Play`]), in the order they were handed.
+    played: VecDeque<Played>,
     conns: Vec<ConnRecord>,
     workers: Vec<JoinHandle<()>>,
     forward: Option<SocketAddr>,
@@ -577,6 +590,16 @@ pub struct HostileBridge {
 impl HostileBridge {
     /// Binds both ports and starts serving `scripts`, one per incoming connection, in order.
     pub fn start(scripts: Vec<Script>) -> HostileBridge {
+        HostileBridge::serve(scripts, None)
+    }
+
+    /// A bridge played by the test: every connection is handed over at once
+    /// ([`Action::Play`]); take them with [`HostileBridge::next_played`].
+    pub fn playing() -> HostileBridge {
+        HostileBridge::serve(Vec::new(), Some(Script::new().play()))
+    }
+
+    fn serve(scripts: Vec<Script>, rest: Option<Script>) -> HostileBridge {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the bridge's TCP port");
         listener
             .set_nonblocking(true)
@@ -589,6 +612,7 @@ impl HostileBridge {
             stop: AtomicBool::new(false),
             state: Mutex::new(State {
                 scripts: scripts.into(),
+                rest,
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -635,6 +659,33 @@ impl HostileBridge {
         config.stream_timeout = STREAM_TIMEOUT;
         config.lookup_timeout = LOOKUP_TIMEOUT;
         config
+    }
+
+    /// A configuration for this bridge with every timeout (connect, session, stream, lookup)
+    /// set to `timeout`.
+    pub fn config_with(&self, timeout: Duration) -> SamConfig {
+        let mut config = self.config();
+        config.connect_timeout = timeout;
+        config.session_timeout = timeout;
+        config.stream_timeout = timeout;
+        config.lookup_timeout = timeout;
+        config
+    }
+
+    /// The next connection handed to the test ([`Action::Play`]), in accept order; panics
+    /// when none comes within [`PLAY_WAIT`].
+    #[track_caller]
+    pub fn next_played(&self) -> Played {
+        let deadline = Instant::now() + PLAY_WAIT;
+        loop {
+            if let Some(conn) = self.shared.lock().played.pop_front() {
+                return conn;
+            }
+            if Instant::now() >= deadline {
+                panic!("the client did not connect within {PLAY_WAIT:?}: {self:?}");
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// How many TCP connections the bridge has accepted.
@@ -786,12 +837,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     .push(format!("connection {index}: setup: {e}"));
                 Script::new().close()
             }
-            (Ok(()), None) => {
-                state
-                    .violations
-                    .push(format!("connection {index}: no script left for it"));
-                Script::new().close()
-            }
+            (Ok(()), None) => match state.rest.clone() {
+                Some(script) => script,
+                None => {
+                    state
+                        .violations
+                        .push(format!("connection {index}: no script left for it"));
+                    Script::new().close()
+                }
+            },
         };
         let worker = {
             let shared = shared.clone();
@@ -851,6 +905,10 @@ impl Worker {
     fn run(mut self, script: Script) {
         let mut ended = false;
         for action in script.actions {
+            if matches!(action, Action::Play) {
+                // The test has the connection now: no hold, no close from here.
+                return self.hand_over();
+            }
             if self.act(action) == Flow::End {
                 ended = true;
                 break;
@@ -862,6 +920,23 @@ impl Worker {
         }
         let _ = self.stream.shutdown(Shutdown::Both);
         self.shared.conn(self.index, |c| c.finished = true);
+    }
+
+    fn hand_over(mut self) {
+        match self.stream.try_clone() {
+            Ok(stream) => {
+                let pending = std::mem::take(&mut self.pending);
+                match Played::new(stream, pending) {
+                    Ok(played) => self.shared.update(|s| s.played.push_back(played)),
+                    Err(e) => {
+                        self.violation(format!("hand over: {e}"));
+                    }
+                }
+            }
+            Err(e) => {
+                self.violation(format!("hand over: {e}"));
+            }
+        }
     }
 
     fn violation(&self, what: String) -> Flow {
@@ -938,6 +1013,8 @@ impl Worker {
                 self.hold();
                 Flow::End
             }
+            // Handled by `run` (it ends the worker).
+            Action::Play => Flow::End,
             Action::Udp(packet) => match self.shared.lock().forward {
                 Some(to) => {
                     if let Err(e) = self.shared.udp.send_to(&packet, to) {
@@ -1079,6 +1156,113 @@ impl Worker {
         let _ = self.stream.shutdown(Shutdown::Write);
         let deadline = Some(Instant::now() + Duration::from_millis(500));
         while self.next_line_until(deadline).is_some() {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Played connections
+// ---------------------------------------------------------------------------------------------
+
+/// How long [`HostileBridge::next_played`] waits for a connection, and a [`Played`]
+/// connection for a line from the client.
+pub const PLAY_WAIT: Duration = Duration::from_secs(5);
+
+/// A bridge connection the test plays itself (see [`Action::Play`]): blocking reads of the
+/// client's lines (each within [`PLAY_WAIT`]) and writes of the bridge's bytes. Async tests
+/// drive it from a blocking task or thread. Dropping it closes the connection.
+#[derive(Debug)]
+pub struct Played {
+    stream: TcpStream,
+    /// Bytes read but not yet cut into lines.
+    pending: Vec<u8>,
+}
+
+impl Played {
+    fn new(stream: TcpStream, pending: Vec<u8>) -> std::io::Result<Played> {
+        stream.set_read_timeout(Some(PLAY_WAIT))?;
+        stream.set_write_timeout(None)?;
+        Ok(Played { stream, pending })
+    }
+
+    /// The client's next line with its `\n`; what is left when the client closes instead
+    /// (`""` at a clean end). Panics when nothing comes within [`PLAY_WAIT`].
+    #[track_caller]
+    pub fn line(&mut self) -> String {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=i).collect();
+                return String::from_utf8(line).expect("a UTF-8 line from the client");
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    let rest = std::mem::take(&mut self.pending);
+                    return String::from_utf8(rest).expect("UTF-8 from the client");
+                }
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => panic!("a line from the client within {PLAY_WAIT:?}: {e}"),
+            }
+        }
+    }
+
+    /// The client's next line without its line end, which must start with `prefix`.
+    #[track_caller]
+    pub fn expect(&mut self, prefix: &str) -> String {
+        let line = self.line();
+        assert!(
+            line.ends_with('\n'),
+            "expected {prefix:?}, the client closed: {line:?}"
+        );
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}, got {line:?}"
+        );
+        line
+    }
+
+    /// Writes all of `bytes`.
+    #[track_caller]
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.stream
+            .write_all(bytes.as_ref())
+            .expect("the bridge's write");
+    }
+
+    /// Expects the client's `HELLO VERSION MIN=3.1 MAX=3.3` and agrees on `version`.
+    #[track_caller]
+    pub fn hello(&mut self, version: &str) {
+        self.expect("HELLO VERSION MIN=3.1 MAX=3.3");
+        self.send(["HELLO REPLY RESULT=OK VERSION=", version, "\n"].concat());
+    }
+
+    /// [`Played::hello`], then expects one line starting with `command` and answers it with
+    /// `reply`; returns that line (without its line end).
+    #[track_caller]
+    pub fn hello_then(&mut self, version: &str, command: &str, reply: impl AsRef<[u8]>) -> String {
+        self.hello(version);
+        let line = self.expect(command);
+        self.send(reply);
+        line
+    }
+
+    /// [`Played::hello_then`] for `SESSION CREATE`, answered with `SESSION STATUS RESULT=OK
+    /// DESTINATION=<keys>`; returns the `SESSION CREATE` line.
+    #[track_caller]
+    pub fn create(&mut self, version: &str, keys: &PrivateKeys) -> String {
+        let status = [
+            "SESSION STATUS RESULT=OK DESTINATION=",
+            &keys.to_base64(),
+            "\n",
+        ]
+        .concat();
+        self.hello_then(version, "SESSION CREATE ", status)
+    }
+
+    /// The socket, for reading the client's stream data.
+    pub fn socket(&mut self) -> &mut TcpStream {
+        &mut self.stream
     }
 }
 
