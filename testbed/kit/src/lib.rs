@@ -6,7 +6,7 @@
 //!   ([`hostile_suite!`](crate::hostile_suite));
 //! * [`e2e`]: the end-to-end suite against a real bridge ([`sam_e2e_suite!`]);
 //! * [`matrix`]: what an end-to-end scenario saw, written down for the interop matrix;
-//! * [`bench`]: the loopback fake bridge, counting sink and splice of the throughput benches,
+//! * [`bench`](mod@bench): the loopback fake bridge, counting sink and splice of the throughput benches,
 //!   their statistics and the strace helpers;
 //! * [`keys`]: the constructed keys of the SAM reference (§11.6);
 //! * [`data`]: reproducible pseudo-random test data.
