@@ -4,7 +4,7 @@
 #   ./scripts/demo.sh [ARGS for the example...]      from any directory
 #
 # Installs the testbed's i2pd if missing (root), builds the example, starts the testbed, runs
-#   cargo run --release -p sam-tokio --example ping_pong
+#   cargo run --release -p sam-tokio --example tokio_ping_pong
 # with SAM_ADDR / SAM_UDP_ADDR / SAM_TESTBED set, and stops the testbed on exit (also on failure/Ctrl-C).
 # Env: SAM_PORT (default 17666, not test.sh's 17656, so both can run at once), TESTBED_DIR.
 # Not root: i2pd must be installed already; the run happens inside `unshare -rn` (see scripts/test.sh).
@@ -17,17 +17,17 @@ cd "$ROOT"
 
 SAM_PORT=${SAM_PORT:-17666}
 TESTBED_DIR=${TESTBED_DIR:-$ROOT/.testbed/demo}
-EXAMPLE=(cargo run --release -p sam-tokio --example ping_pong)
+EXAMPLE=(cargo run --release -p sam-tokio --example tokio_ping_pong)
 T_ALL=$(now)
 
 header "testbed: install"
 "$TESTBED" install
 
 # build first (may need crates.io; the testbed is not needed for that and may have no network)
-header "build: cargo build --release -p sam-tokio --example ping_pong"
+header "build: cargo build --release -p sam-tokio --example tokio_ping_pong"
 t0=$(now)
-cargo build --release -p sam-tokio --example ping_pong || {
-    rc=$?; echo "==== demo.sh: FAILED: the ping_pong example does not build (exit $rc)"; exit "$rc"; }
+cargo build --release -p sam-tokio --example tokio_ping_pong || {
+    rc=$?; echo "==== demo.sh: FAILED: the tokio_ping_pong example does not build (exit $rc)"; exit "$rc"; }
 echo "==== built ($(since "$t0") s)"
 
 if needs_private_netns; then

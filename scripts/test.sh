@@ -8,7 +8,7 @@
 # Steps: toolchain components (clippy, rustfmt) -> install the bridges (i2pd 2.45.1 from apt,
 # i2pd 2.59 fetched, emissary built; cached) and i2plib -> start the offline I2P testbed (two
 # i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy -D warnings ->
-# build sam-proto without default features -> rustdoc -D warnings -> cargo test (tests that need
+# build sam-proto without default features (host, then thumbv7em-none-eabihf) -> rustdoc -D warnings -> cargo test (tests that need
 # a router read SAM_ADDR / SAM_UDP_ADDR and the testbed's SAM_* settings; the e2e and i2plib
 # tests fill the i2pd-2.45 column of the interop matrix) -> benches compile -> fuzz smoke run ->
 # the interop matrix on the other bridges (for each adapter: start a fresh testbed, run that
@@ -95,8 +95,25 @@ ensure_components() {
         done
         if [ ${#missing[@]} -gt 0 ]; then rustup component add "${missing[@]}" || return 1
         else echo "clippy and rustfmt already installed"; fi
+        ensure_no_std_target || return 1    # now: later steps may run without network
     fi
     cargo --version && cargo clippy --version && cargo fmt --version
+}
+
+# sam-proto's no_std build on a real no_std target (no std in its sysroot at all).
+NO_STD_TARGET=thumbv7em-none-eabihf
+ensure_no_std_target() {
+    command -v rustup >/dev/null || { echo "no rustup: cannot add $NO_STD_TARGET"; return 1; }
+    if rustup target list --installed | grep -qx "$NO_STD_TARGET"; then
+        echo "$NO_STD_TARGET already installed"
+    else
+        rustup target add "$NO_STD_TARGET"
+    fi
+}
+
+build_no_std_target() {
+    ensure_no_std_target || return     # (installed by ensure_components; here only checked)
+    cargo build -p sam-proto --no-default-features --target "$NO_STD_TARGET"
 }
 
 fuzz_targets() { # names of the [[bin]] targets in fuzz/Cargo.toml
@@ -165,14 +182,14 @@ install_i2plib() {
 
 in_matrix() { case " $SAM_BRIDGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-# Sums the results of the e2e and i2plib test binaries in a cargo test log into BRIDGE's
+# Sums the results of the e2e (testbed/kit/tests/e2e_<adapter>.rs) and i2plib test binaries in a cargo test log into BRIDGE's
 # bridge.env (read by scripts/matrix.py).
 record_bridge_run() { # BRIDGE LOG TESTBED_DIR
     local out=$INTEROP/$1/bridge.env
     mkdir -p "$INTEROP/$1"
     {
         grep -E '^SAM_(BRIDGE_VERSION|VERSION_MAX)=|^START_MS=' "$3/env" || true
-        awk '/^ *Running / { cur = ($2 ~ /tests\/(e2e|i2plib_interop)\.rs/) }
+        awk '/^ *Running / { cur = ($2 ~ /tests\/(e2e_(tokio|async_std|blocking)|i2plib_interop)\.rs/) }
              cur && /^test result:/ {
                  for (i = 1; i < NF; i++) {
                      if ($(i + 1) ~ /^passed/) p += $i
@@ -209,7 +226,8 @@ matrix_bridge() { # BRIDGE
     rm -rf "${INTEROP:?}/$bridge"; mkdir -p "$INTEROP/$bridge"
     : > "$log"
     for pkg in sam-tokio sam-async-std sam-blocking; do
-        tests=(--test e2e)
+        # The adapters' e2e suites live in the test kit (testbed/kit/tests/e2e_<adapter>.rs).
+        tests=(--test "e2e_$(echo "${pkg#sam-}" | tr - _)")
         [ "$pkg" = sam-tokio ] && tests+=(--test i2plib_interop)
         # A failed run is run once more on a fresh testbed (emissary and i2pd 2.59 have their
         # flaky moments); the retry is written to <bridge>/retried and shown under the table,
@@ -223,7 +241,7 @@ matrix_bridge() { # BRIDGE
                 (
                     export_bridge_env "$dir"
                     export SAM_MATRIX_DIR=$INTEROP/$bridge
-                    cargo test -p "$pkg" "${tests[@]}" 2>&1
+                    cargo test -p sam-testkit "${tests[@]}" 2>&1
                 ) | tee -a "$log" || one=$?
                 "$TESTBED" stop "$dir" 9>&- || echo "warning: stopping $dir failed" >&2
             fi
@@ -274,7 +292,7 @@ trap 'echo "terminated (SIGTERM)"; exit 143' TERM
 
 # ------------------------------------------------------------------------------------- the run
 header "test.sh in $ROOT as $(id -un 2>/dev/null || id -u)$(in_private_netns && echo ' (private network namespace)')"
-step "toolchain: clippy + rustfmt components" ensure_components
+step "toolchain: clippy + rustfmt components, $NO_STD_TARGET target" ensure_components
 step "testbed: install bridges (${SAM_BRIDGES})" install_bridges
 step "i2plib: install (Python SAM client, for the interop tests)" install_i2plib
 
@@ -296,6 +314,7 @@ if [ "$MATRIX_ONLY" = 0 ]; then
     step "cargo fmt --check" cargo fmt --all -- --check
     step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
     step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
+    step "cargo build sam-proto --no-default-features --target $NO_STD_TARGET" build_no_std_target
     step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
     step "cargo test (SAM_ADDR=${SAM_ADDR:-unset}; matrix column i2pd-2.45)" cargo_test_workspace
     step "cargo bench --no-run" cargo bench --workspace --no-run

@@ -1,4 +1,4 @@
-"""An i2plib peer for the interop tests (sam-tokio/tests/i2plib_interop.rs).
+"""An i2plib peer for the interop tests (testbed/kit/tests/i2plib_interop.rs).
 
 Run with the python of the venv made by testbed/install-i2plib.sh (i2plib 0.0.14, the original Python
 SAM client, https://github.com/l-n-s/i2plib):

@@ -1,7 +1,7 @@
 //! The logic of every `sam-proto` fuzz target, one `pub fn <target>(data: &[u8])` each.
 //!
 //! `fuzz_targets/<target>.rs` only calls into this file, so a corpus can be replayed without
-//! libFuzzer: `sam-proto/tests/fuzz_corpus.rs` includes this very file as a module and runs
+//! libFuzzer: `testbed/kit/tests/fuzz_corpus.rs` includes this very file as a module and runs
 //! every file of `fuzz/corpus/<target>/` through it. Hence this file may use only `std`,
 //! `sam_proto` and `arbitrary` (a dev-dependency of sam-proto), nothing from libFuzzer.
 //!

@@ -7,8 +7,9 @@
 //!
 //! The structure of sam-tokio's bench (a): a fake bridge on loopback answers `HELLO`,
 //! `SESSION CREATE` (with the constructed keys of the SAM reference, §11.6) and
-//! `STREAM CONNECT`, after which the connection is a sink: `U` = count the bytes until EOF
-//! and answer the count (u64 LE); `D` + u64 LE n = send n bytes and close. The raw socket
+//! `STREAM CONNECT`, after which the connection is spliced to a sink: `U` = count the bytes
+//! until EOF and answer the count (u64 LE); `D` + u64 LE n = send n bytes and close (the
+//! bridge, splice and sink are `sam_testkit::bench`'s, shared by the three adapters' benches). The raw socket
 //! is a `Stream` taken apart with `into_parts()` right after the same handshake, so both
 //! clients get the very same kind of connection and only the wrapper differs. 256 MiB go each
 //! way per round, 5 rounds, the two clients alternating (and taking turns at going first);
@@ -19,19 +20,13 @@
 //! so that only the client side differs. Run without `--bench` (e.g. `cargo test --benches`),
 //! the sizes are scaled down to a smoke test.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::time::Instant;
 
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use sam_async_std::{Sam, SamConfig, Session, SessionOptions, Style};
-
-#[path = "../tests/support/reference_keys.rs"]
-mod reference_keys;
+use sam_testkit::bench::{counting_sink, fake_bridge, median, CHUNK};
 
 const MIB: usize = 1024 * 1024;
-/// Client read/write chunk and sink buffer size.
-const CHUNK: usize = 256 * 1024;
 const ROUNDS: usize = 5;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -46,71 +41,6 @@ fn main() {
         println!("FAILED: {e}");
         std::process::exit(1);
     }
-}
-
-/// Starts a thread accepting on loopback, serving each connection on a thread of its own.
-fn listen(serve: fn(std::net::TcpStream) -> std::io::Result<()>) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    std::thread::spawn(move || {
-        for socket in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(socket));
-        }
-    });
-    Ok(addr)
-}
-
-/// The fake bridge: the handshake, then the sink (for `STREAM CONNECT`) or silence until the
-/// client closes (the session's control socket).
-fn fake_bridge(socket: std::net::TcpStream) -> std::io::Result<()> {
-    socket.set_nodelay(true)?;
-    let mut input = BufReader::with_capacity(CHUNK, socket.try_clone()?);
-    let mut output = socket;
-    let mut line = String::new();
-    input.read_line(&mut line)?;
-    output.write_all(b"HELLO REPLY RESULT=OK VERSION=3.1\n")?;
-    line.clear();
-    input.read_line(&mut line)?;
-    if line.starts_with("SESSION CREATE") {
-        let status = [
-            "SESSION STATUS RESULT=OK DESTINATION=",
-            &reference_keys::ed25519_priv(),
-            "\n",
-        ];
-        output.write_all(status.concat().as_bytes())?;
-        std::io::copy(&mut input, &mut std::io::sink())?;
-    } else if line.starts_with("STREAM CONNECT") {
-        output.write_all(b"STREAM STATUS RESULT=OK\n")?;
-        sink(input, output)?;
-    }
-    Ok(())
-}
-
-/// `U`: count until EOF, answer the count; `D` + n: send n bytes, then close.
-fn sink(mut input: impl Read, mut output: std::net::TcpStream) -> std::io::Result<()> {
-    let mut mode = [0u8; 1];
-    input.read_exact(&mut mode)?;
-    let mut buf = vec![0x5au8; CHUNK];
-    if mode[0] == b'U' {
-        let mut total = 0u64;
-        loop {
-            match input.read(&mut buf)? {
-                0 => break,
-                n => total += n as u64,
-            }
-        }
-        output.write_all(&total.to_le_bytes())?;
-    } else {
-        let mut len = [0u8; 8];
-        input.read_exact(&mut len)?;
-        let mut left = u64::from_le_bytes(len) as usize;
-        while left > 0 {
-            let n = left.min(CHUNK);
-            output.write_all(&buf[..n])?;
-            left -= n;
-        }
-    }
-    output.shutdown(Shutdown::Write)
 }
 
 /// Writes `len` bytes then `close`s (half-close), waits for the count; returns the seconds.
@@ -177,7 +107,7 @@ async fn transfer(session: &Session, raw: bool, up: bool, len: usize) -> Result<
 }
 
 async fn compare(len: usize) -> Result<(), BoxError> {
-    let bridge = listen(fake_bridge)?;
+    let bridge = fake_bridge(counting_sink()?, Vec::new())?;
     let session = Sam::new(SamConfig::new(bridge.to_string()))
         .session(SessionOptions::new(Style::Stream))
         .await?;
@@ -201,8 +131,7 @@ async fn compare(len: usize) -> Result<(), BoxError> {
         let best = |secs: &[f64]| secs.iter().copied().fold(f64::MAX, f64::min);
         let (best_raw, best_stream) = (best(&raws), best(&streams));
         let mut ratios: Vec<f64> = raws.iter().zip(&streams).map(|(r, s)| r / s).collect();
-        ratios.sort_by(f64::total_cmp);
-        let median = ratios[ratios.len() / 2];
+        let median = median(&mut ratios);
         let mib_s = |secs: f64| len as f64 / MIB as f64 / secs;
         let ratio = best_raw / best_stream;
         let verdict = if ratio >= 0.98 { "ok" } else { "BELOW GOAL" };

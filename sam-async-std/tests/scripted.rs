@@ -3,21 +3,24 @@
 //! bridge, answers arriving after their caller gave up, datagrams on the control socket, a
 //! bridge that closes the control socket. No router needed.
 //!
-//! The bridge side uses async-std's own sockets; the library uses async-net's. Both run on
-//! the one async-io reactor, which is the point of the crate.
+//! The bridge is the test kit's scripted bridge (`sam_testkit::hostile`) with every
+//! connection handed to the test, which plays it with blocking calls on async-std's blocking
+//! pool; the UDP side of the bridge is an async-std socket, the library's are async-net's (both
+//! run on the one async-io reactor, which is the point of the crate).
 
-mod support;
-
+use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_std::future::timeout;
-use async_std::net::{TcpListener, TcpStream, UdpSocket};
+use async_std::net::{TcpListener, UdpSocket};
 use futures_lite::future::zip;
-use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use futures_lite::StreamExt;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use sam_async_std::sam_proto::datagram::UdpHeader;
 use sam_async_std::{Destination, Error, Sam, SamConfig, Session, SessionOptions, Style};
-use support::reference_keys::{dsa_peer, ed25519_priv};
+use sam_testkit::hostile::{HostileBridge, Played};
+use sam_testkit::keys::{dsa_peer, ed25519_priv};
 
 /// What the played bridge says back to `SESSION CREATE`.
 fn session_ok() -> String {
@@ -29,77 +32,37 @@ fn session_ok() -> String {
     .concat()
 }
 
-/// The client side of one played connection: lines it sent, and a way to answer.
-struct Played {
-    lines: Lines<BufReader<TcpStream>>,
-    out: TcpStream,
+/// Runs the bridge's side (blocking reads and writes on [`Played`] connections) on
+/// async-std's blocking pool; a panic there (a failed assertion) is raised again here.
+async fn play<T: Send + 'static>(bridge: impl FnOnce() -> T + Send + 'static) -> T {
+    let outcome =
+        async_std::task::spawn_blocking(move || panic::catch_unwind(AssertUnwindSafe(bridge)));
+    outcome
+        .await
+        .unwrap_or_else(|panic| panic::resume_unwind(panic))
 }
 
-impl Played {
-    /// Waits (5 s at most) for the client's next connection.
-    async fn accept(listener: &TcpListener) -> Played {
-        let wait = timeout(Duration::from_secs(5), listener.accept());
-        let (socket, _) = wait.await.expect("the client connects").expect("accept");
-        let out = socket.clone();
-        let lines = BufReader::new(socket).lines();
-        Played { lines, out }
-    }
-
-    /// The client's next line (without `\n`), which must start with `prefix`.
-    async fn expect(&mut self, prefix: &str) -> String {
-        let next = timeout(Duration::from_secs(5), self.lines.next()).await;
-        let line = next
-            .expect("a line in time")
-            .expect("a line")
-            .expect("UTF-8");
-        assert!(
-            line.starts_with(prefix),
-            "expected {prefix:?}, got {line:?}"
-        );
-        line
-    }
-
-    async fn say(&mut self, bytes: impl AsRef<[u8]>) {
-        self.out.write_all(bytes.as_ref()).await.expect("write");
-    }
-
-    /// Plays `HELLO` (agreeing to `version`), then answers one `command` line with `reply`.
-    async fn hello_then(&mut self, version: &str, command: &str, reply: &str) -> String {
-        self.expect("HELLO VERSION MIN=3.1 MAX=3.3").await;
-        self.say(["HELLO REPLY RESULT=OK VERSION=", version, "\n"].concat())
-            .await;
-        let line = self.expect(command).await;
-        self.say(reply).await;
-        line
-    }
-}
-
-/// A listener playing the bridge, and a handle configured for it with 5 s timeouts.
-async fn played_bridge() -> (TcpListener, Sam) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut config = SamConfig::new(listener.local_addr().unwrap().to_string());
-    let five = Duration::from_secs(5);
-    config.connect_timeout = five;
-    config.session_timeout = five;
-    config.stream_timeout = five;
-    config.lookup_timeout = five;
-    (listener, Sam::new(config))
+/// A bridge played by the test, and a handle configured for it with 5 s timeouts.
+fn played_bridge() -> (Arc<HostileBridge>, Sam) {
+    let bridge = HostileBridge::playing();
+    let sam = Sam::new(bridge.config_with(Duration::from_secs(5)));
+    (Arc::new(bridge), sam)
 }
 
 /// A session of `style` on a bridge agreeing to `version`; returns its control connection
 /// and the `SESSION CREATE` line.
 async fn played_session(
-    listener: &TcpListener,
+    bridge: &Arc<HostileBridge>,
     sam: &Sam,
     style: Style,
     version: &str,
 ) -> (Session, Played, String) {
-    let bridge = async {
-        let mut control = Played::accept(listener).await;
-        let ok = session_ok();
-        let line = control.hello_then(version, "SESSION CREATE ", &ok).await;
+    let (bridge, version) = (bridge.clone(), version.to_owned());
+    let bridge = play(move || {
+        let mut control = bridge.next_played();
+        let line = control.hello_then(&version, "SESSION CREATE ", session_ok());
         (control, line)
-    };
+    });
     let (session, (control, line)) = zip(sam.session(SessionOptions::new(style)), bridge).await;
     (session.expect("session"), control, line)
 }
@@ -124,34 +87,40 @@ async fn unreachable_bridge_says_what_to_check() {
 
 #[async_std::test]
 async fn ping_is_answered_by_the_control_task_and_abandoned_commands_are_finished() {
-    let (listener, sam) = played_bridge().await;
-    let (session, mut control, create) =
-        played_session(&listener, &sam, Style::Stream, "3.2").await;
+    let (bridge, sam) = played_bridge();
+    let (session, control, create) = played_session(&bridge, &sam, Style::Stream, "3.2").await;
     assert!(create.contains(" STYLE=STREAM ") && create.contains(" SIGNATURE_TYPE="));
     assert_eq!(session.keys().to_base64(), ed25519_priv());
 
     // Nobody waits on the session: the control task answers the probe by itself.
-    control.say("PING 1700000000\n").await;
-    assert_eq!(control.expect("PONG").await, "PONG 1700000000");
+    let control = play(move || {
+        let mut control = control;
+        control.send("PING 1700000000\n");
+        assert_eq!(control.expect("PONG"), "PONG 1700000000");
+        control
+    })
+    .await;
 
     // A lookup whose caller gives up is still finished on the socket; its late answer does
     // not reach the next command.
     let gave_up = timeout(Duration::from_millis(50), session.lookup("slow.i2p")).await;
     assert!(gave_up.is_err(), "the caller gave up");
     let peer = dsa_peer();
-    let bridge = async {
-        control.expect("NAMING LOOKUP NAME=slow.i2p").await;
-        async_std::task::sleep(Duration::from_millis(100)).await;
+    let fast = ["NAMING REPLY RESULT=OK NAME=fast.i2p VALUE=", &peer, "\n"].concat();
+    let bridge_side = play(move || {
+        let mut control = control;
+        control.expect("NAMING LOOKUP NAME=slow.i2p");
+        std::thread::sleep(Duration::from_millis(100));
         let slow = [
             "NAMING REPLY RESULT=OK NAME=slow.i2p VALUE=",
             &ed25519_priv()[..524],
         ];
-        control.say([&slow[..], &["\n"]].concat().concat()).await;
-        control.expect("NAMING LOOKUP NAME=fast.i2p").await;
-        let fast = ["NAMING REPLY RESULT=OK NAME=fast.i2p VALUE=", &peer, "\n"].concat();
-        control.say(fast).await;
-    };
-    let (found, ()) = zip(session.lookup("fast.i2p"), bridge).await;
+        control.send([&slow[..], &["\n"]].concat().concat());
+        control.expect("NAMING LOOKUP NAME=fast.i2p");
+        control.send(fast);
+        control
+    });
+    let (found, control) = zip(session.lookup("fast.i2p"), bridge_side).await;
     assert_eq!(found.unwrap(), Destination::from_base64(&peer).unwrap());
 
     // The bridge closing the control socket ends the session.
@@ -172,23 +141,27 @@ async fn ping_is_answered_by_the_control_task_and_abandoned_commands_are_finishe
 
 #[async_std::test]
 async fn accept_line_with_ports_and_data_in_the_same_read() {
-    let (listener, sam) = played_bridge().await;
-    let (session, _control, _) = played_session(&listener, &sam, Style::Stream, "3.2").await;
+    let (bridge, sam) = played_bridge();
+    let (session, _control, _) = played_session(&bridge, &sam, Style::Stream, "3.2").await;
     let peer = dsa_peer();
-    let bridge = async {
-        let mut conn = Played::accept(&listener).await;
-        let ok = [
-            "STREAM STATUS RESULT=OK\n",
-            &peer,
-            " FROM_PORT=7 TO_PORT=8\nhello",
-        ]
-        .concat();
-        let accept = conn.hello_then("3.2", "STREAM ACCEPT ", &ok).await;
-        assert_eq!(accept, ["STREAM ACCEPT ID=", session.id()].concat());
-        conn.say(" world").await;
-        conn
-    };
-    let (incoming, mut conn) = zip(session.accept(), bridge).await;
+    let ok = [
+        "STREAM STATUS RESULT=OK\n",
+        &peer,
+        " FROM_PORT=7 TO_PORT=8\nhello",
+    ]
+    .concat();
+    let expected_accept = ["STREAM ACCEPT ID=", session.id()].concat();
+    let bridge_side = play({
+        let bridge = bridge.clone();
+        move || {
+            let mut conn = bridge.next_played();
+            let accept = conn.hello_then("3.2", "STREAM ACCEPT ", ok);
+            assert_eq!(accept, expected_accept);
+            conn.send(" world");
+            conn
+        }
+    });
+    let (incoming, conn) = zip(session.accept(), bridge_side).await;
     let incoming = incoming.expect("accept");
     assert_eq!(
         incoming.peer,
@@ -203,10 +176,14 @@ async fn accept_line_with_ports_and_data_in_the_same_read() {
     read.read_exact(&mut first).await.unwrap();
     assert_eq!(&first, b"hel");
     write.write_all(b"ping").await.unwrap();
-    let mut got = [0u8; 4];
-    conn.out.read_exact(&mut got).await.unwrap();
-    assert_eq!(&got, b"ping");
-    drop(conn);
+    play(move || {
+        let mut conn = conn;
+        let mut got = [0u8; 4];
+        conn.socket().read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+        drop(conn);
+    })
+    .await;
     let mut rest = Vec::new();
     read.read_to_end(&mut rest).await.unwrap();
     assert_eq!(rest, b"lo world");
@@ -214,22 +191,23 @@ async fn accept_line_with_ports_and_data_in_the_same_read() {
 
 #[async_std::test]
 async fn primary_refused_by_a_3_3_bridge_falls_back_to_master() {
-    let (listener, sam) = played_bridge().await;
-    let bridge = async {
-        let mut first = Played::accept(&listener).await;
-        let refusal = "SESSION STATUS RESULT=I2P_ERROR MESSAGE=\"Unknown STYLE\"\n";
-        let line = first.hello_then("3.3", "SESSION CREATE ", refusal).await;
-        assert!(line.contains(" STYLE=PRIMARY "), "{line}");
-        drop(first);
-        let mut second = Played::accept(&listener).await;
-        let line = second
-            .hello_then("3.3", "SESSION CREATE ", &session_ok())
-            .await;
-        assert!(line.contains(" STYLE=MASTER "), "{line}");
-        second
-    };
+    let (bridge, sam) = played_bridge();
+    let bridge_side = play({
+        let bridge = bridge.clone();
+        move || {
+            let mut first = bridge.next_played();
+            let refusal = "SESSION STATUS RESULT=I2P_ERROR MESSAGE=\"Unknown STYLE\"\n";
+            let line = first.hello_then("3.3", "SESSION CREATE ", refusal);
+            assert!(line.contains(" STYLE=PRIMARY "), "{line}");
+            drop(first);
+            let mut second = bridge.next_played();
+            let line = second.hello_then("3.3", "SESSION CREATE ", session_ok());
+            assert!(line.contains(" STYLE=MASTER "), "{line}");
+            second
+        }
+    });
     let primary = sam.session(SessionOptions::new(Style::Primary));
-    let (session, _control) = zip(primary, bridge).await;
+    let (session, _control) = zip(primary, bridge_side).await;
     assert_eq!(
         session.expect("MASTER after PRIMARY").style(),
         Style::Primary
@@ -238,13 +216,12 @@ async fn primary_refused_by_a_3_3_bridge_falls_back_to_master() {
 
 #[async_std::test]
 async fn datagrams_over_udp_and_the_control_socket() {
-    let (listener, mut sam) = played_bridge().await;
+    let (bridge, sam) = played_bridge();
     let bridge_udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let mut config = sam.config().clone();
     config.udp_address = Some(bridge_udp.local_addr().unwrap().to_string());
-    sam = Sam::new(config);
-    let (session, mut control, create) =
-        played_session(&listener, &sam, Style::Datagram, "3.1").await;
+    let sam = Sam::new(config);
+    let (session, control, create) = played_session(&bridge, &sam, Style::Datagram, "3.1").await;
     assert!(create.contains(" HOST=127.0.0.1 "), "{create}");
     let socket = session.datagram_socket().await.unwrap();
     let port = socket.local_addr().unwrap().port();
@@ -282,7 +259,12 @@ async fn datagrams_over_udp_and_the_control_socket() {
         " SIZE=3\na\nb",
     ]
     .concat();
-    control.say(line).await;
+    let _control = play(move || {
+        let mut control = control;
+        control.send(line);
+        control
+    })
+    .await;
     let got = socket.recv_from().await.unwrap();
     assert_eq!(
         (got.payload.as_slice(), got.source.as_ref()),

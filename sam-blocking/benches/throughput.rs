@@ -28,30 +28,23 @@
 //! test.
 //!
 //! The fake bridge, the sink, the splice, the strace count and the statistics are plain std
-//! threads and functions: nothing in them depends on the adapter.
+//! threads and functions shared by the three adapters' benches (`sam_testkit::bench`).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sam_blocking::sam_proto::command::{Hello, SessionCreate, StreamAccept, StreamConnect};
-use sam_blocking::sam_proto::line::Line;
-use sam_blocking::sam_proto::reply::{HelloReply, SessionStatus, StreamStatus};
-use sam_blocking::sam_proto::{Message, ResultCode, Secret, Version};
 use sam_blocking::{PrivateKeys, Sam, SamConfig, Session, SessionOptions, Stream, Style};
-
-/// The constructed Ed25519 private key blob of the SAM reference, §11.6 (not a router's).
-const PRIV: &str = include_str!("../../sam-proto/tests/data/priv908.txt");
-/// The b32 address of [`PRIV`]'s destination (reference §11.6).
-const PRIV_B32: &str = "gxtm2jk2rmyu3dymfncjyu6jgbu2aysvzjjd3kdsx3ugsp6y6bdq.b32.i2p";
+use sam_testkit::bench::{
+    count_reads, counting_sink, cpu_time, fake_bridge, load_average, median, percentile,
+    raw_splice, strace_works, stream_ok, CHUNK,
+};
+use sam_testkit::keys::{REFERENCE_B32, REFERENCE_PRIV};
 
 const MIB: usize = 1024 * 1024;
-/// Client read/write chunk and splice buffer size.
-const CHUNK: usize = 256 * 1024;
 /// Payload the fake bridge sends after the peer line in (b).
 const ACCEPT_PAYLOAD: usize = 1024;
 /// Echo size in (c).
@@ -88,148 +81,6 @@ fn main() {
 }
 
 // ------------------------------------------------------------------------------------------
-// The fake bridge, the sink and the splice (std threads)
-// ------------------------------------------------------------------------------------------
-
-fn reply<'a>(message: impl Message<'a>) -> Vec<u8> {
-    message.to_bytes(Version::V3_1).expect("encodable reply")
-}
-
-fn stream_ok() -> Vec<u8> {
-    let (message, extra) = (None, Vec::new());
-    reply(StreamStatus {
-        result: ResultCode::Ok,
-        message,
-        extra,
-    })
-}
-
-/// Accepts connections on a new loopback port, each served on its own thread by `serve`.
-fn listen(serve: impl Fn(TcpStream) -> io::Result<()> + Send + Sync + 'static) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let addr = listener.local_addr().expect("local address");
-    let serve = Arc::new(serve);
-    thread::spawn(move || {
-        for socket in listener.incoming().flatten() {
-            let _ = socket.set_nodelay(true);
-            let serve = serve.clone();
-            thread::spawn(move || serve(socket));
-        }
-    });
-    addr
-}
-
-/// The fake bridge: `STREAM CONNECT` streams are spliced to `sink`; `STREAM ACCEPT` is
-/// answered with `accept_segments` (30 ms before each).
-fn fake_bridge(sink: SocketAddr, accept_segments: Vec<Vec<u8>>) -> SocketAddr {
-    listen(move |socket| {
-        let mut conn = BufReader::new(socket.try_clone()?);
-        let mut writer = socket;
-        let mut text = String::new();
-        loop {
-            text.clear();
-            if conn.read_line(&mut text)? == 0 {
-                return Ok(());
-            }
-            let line = Line::parse(text.as_bytes()).map_err(io::Error::other)?;
-            if Hello::from_line(&line).is_ok() {
-                let version = Some(Version::V3_1);
-                let (message, extra) = (None, Vec::new());
-                writer.write_all(&reply(HelloReply {
-                    result: ResultCode::Ok,
-                    version,
-                    message,
-                    extra,
-                }))?;
-            } else if SessionCreate::from_line(&line).is_ok() {
-                let destination = Some(Secret::new(PRIV.trim()));
-                let (id, message, extra) = (None, None, Vec::new());
-                let status = SessionStatus {
-                    result: ResultCode::Ok,
-                    destination,
-                    id,
-                    message,
-                    extra,
-                };
-                writer.write_all(&reply(status))?;
-                // The control socket: stay silent until the client closes it.
-                return io::copy(&mut conn, &mut io::sink()).map(drop);
-            } else if StreamConnect::from_line(&line).is_ok() {
-                writer.write_all(&stream_ok())?;
-                return splice(conn, writer, sink);
-            } else if StreamAccept::from_line(&line).is_ok() {
-                for segment in &accept_segments {
-                    thread::sleep(Duration::from_millis(30));
-                    writer.write_all(segment)?;
-                }
-                // Hold the stream until the client is done.
-                return io::copy(&mut conn, &mut io::sink()).map(drop);
-            } else {
-                return Ok(());
-            }
-        }
-    })
-}
-
-/// Copies `from` to `to` in [`CHUNK`]s until EOF, then ends `to`'s writing side.
-fn pump(mut from: impl Read, to: &TcpStream) -> io::Result<()> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut to = to;
-    loop {
-        match from.read(&mut buf)? {
-            0 => return to.shutdown(Shutdown::Write),
-            n => to.write_all(&buf[..n])?,
-        }
-    }
-}
-
-/// Copies both ways between a client (read through `reader`, which may hold buffered
-/// bytes; written through `writer`) and a new connection to `sink` (the bridge's job).
-fn splice(
-    reader: impl Read + Send + 'static,
-    writer: TcpStream,
-    sink: SocketAddr,
-) -> io::Result<()> {
-    let upstream = TcpStream::connect(sink)?;
-    upstream.set_nodelay(true)?;
-    let up = upstream.try_clone()?;
-    let client_to_sink = thread::spawn(move || pump(reader, &up));
-    let back = pump(&upstream, &writer);
-    client_to_sink
-        .join()
-        .map_err(|_| io::Error::other("splice thread panicked"))??;
-    back
-}
-
-/// A listener whose connections go straight into the splice (for the raw TcpStream).
-fn raw_splice(sink: SocketAddr) -> SocketAddr {
-    listen(move |socket| splice(socket.try_clone()?, socket, sink))
-}
-
-/// The sink: `U` = count bytes until EOF and answer the count (u64 LE); `D` + u64 LE n =
-/// send n bytes and close.
-fn counting_sink() -> SocketAddr {
-    listen(|mut socket| {
-        let mut mode = [0u8; 1];
-        socket.read_exact(&mut mode)?;
-        match mode[0] {
-            b'U' => {
-                let counted = io::copy(&mut socket, &mut io::sink())?;
-                socket.write_all(&counted.to_le_bytes())?;
-            }
-            b'D' => {
-                let mut len = [0u8; 8];
-                socket.read_exact(&mut len)?;
-                let mut source = io::repeat(0x5a).take(u64::from_le_bytes(len));
-                pump(&mut source, &socket)?;
-            }
-            _ => {}
-        }
-        socket.shutdown(Shutdown::Write)
-    })
-}
-
-// ------------------------------------------------------------------------------------------
 // (a) throughput
 // ------------------------------------------------------------------------------------------
 
@@ -248,15 +99,6 @@ impl Conn for Stream {
     fn socket(&self) -> &TcpStream {
         self.get_ref()
     }
-}
-
-/// Time this thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`, in ns), which
-/// other programs' load changes much less than wall-clock time.
-fn cpu_time() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(
-        text.split_whitespace().next()?.parse().ok()?,
-    ))
 }
 
 /// Sends `len` bytes through `conn` and waits for the sink's count.
@@ -311,7 +153,7 @@ fn one_transfer(
 ) -> Result<(f64, f64), BoxError> {
     let mut conn: Box<dyn Conn> = match path {
         Path::Raw => Box::new(TcpStream::connect(raw)?),
-        Path::Stream => Box::new(session.connect(PRIV_B32)?),
+        Path::Stream => Box::new(session.connect(REFERENCE_B32)?),
     };
     conn.socket().set_nodelay(true)?;
     let (started, cpu) = (Instant::now(), cpu_time());
@@ -330,12 +172,12 @@ fn one_transfer(
 fn bench_throughput(full: bool) -> Result<(), BoxError> {
     let (len, rounds) = if full { (256 * MIB, 3) } else { (4 * MIB, 1) };
     // The keys must be what the reference says they are.
-    let keys = PrivateKeys::from_base64(PRIV.trim())?;
-    assert_eq!(keys.destination().b32_address().to_string(), PRIV_B32);
+    let keys = PrivateKeys::from_base64(REFERENCE_PRIV)?;
+    assert_eq!(keys.destination().b32_address().to_string(), REFERENCE_B32);
 
-    let sink = counting_sink();
-    let bridge = fake_bridge(sink, Vec::new());
-    let raw = raw_splice(sink);
+    let sink = counting_sink()?;
+    let bridge = fake_bridge(sink, Vec::new())?;
+    let raw = raw_splice(sink)?;
     let session =
         Sam::new(SamConfig::new(bridge.to_string())).session(SessionOptions::new(Style::Stream))?;
     println!(
@@ -403,11 +245,6 @@ fn bench_throughput(full: bool) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace().next().unwrap_or("?").to_owned()
-}
-
 // ------------------------------------------------------------------------------------------
 // (b) reads per accept
 // ------------------------------------------------------------------------------------------
@@ -441,33 +278,8 @@ fn accept_client(addr: &str) -> i32 {
     }
 }
 
-/// Counts `read`/`recvfrom`/`readv` calls on `fd` in an `strace -f -o` file: (all, EAGAIN).
-fn count_reads(trace: &str, fd: i32) -> (usize, usize) {
-    let calls = ["read(", "recvfrom(", "readv("].map(|c| [c, &fd.to_string(), ","].concat());
-    // "PID  syscall(fd, ...) = n" (or "... <unfinished ...>").
-    let on_fd = trace.lines().filter(|line| {
-        let call = line
-            .split_once(' ')
-            .map_or(*line, |(_, rest)| rest.trim_start());
-        calls.iter().any(|c| call.starts_with(c.as_str()))
-    });
-    on_fd.fold((0, 0), |(all, eagain), line| {
-        (all + 1, eagain + usize::from(line.contains("EAGAIN")))
-    })
-}
-
-fn strace_works() -> bool {
-    let probe = ["-f", "-qq", "-e", "trace=none", "-o", "/dev/null", "true"];
-    let status = Command::new("strace")
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    status.is_ok_and(|s| s.success())
-}
-
 fn bench_accept_reads() -> Result<(), BoxError> {
-    let keys = PrivateKeys::from_base64(PRIV.trim())?;
+    let keys = PrivateKeys::from_base64(REFERENCE_PRIV)?;
     let status = stream_ok();
     let peer = [keys.destination().to_base64().as_bytes(), b"\n"].concat();
     let data = vec![b'x'; ACCEPT_PAYLOAD];
@@ -505,11 +317,11 @@ fn bench_accept_reads() -> Result<(), BoxError> {
             ": strace unavailable (apt-get install -y strace), printing segment counts only"
         }
     );
-    let sink = counting_sink();
+    let sink = counting_sink()?;
     for (name, segments) in cases {
         // Segments the client must receive: the HELLO reply plus these.
         let lower_bound = 1 + segments.len();
-        let bridge = fake_bridge(sink, segments).to_string();
+        let bridge = fake_bridge(sink, segments)?.to_string();
         let trace_file = std::env::temp_dir().join(format!(
             "sam-blocking-bench-accept-{}-{lower_bound}.strace",
             std::process::id()
@@ -601,23 +413,6 @@ fn cycle(connector: &Session, dest: &str, i: usize) -> Result<Duration, BoxError
         return Err("echo differs".into());
     }
     Ok(started.elapsed())
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len().max(1)) - 1)
-        .copied()
-        .unwrap_or_default()
 }
 
 fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration) {

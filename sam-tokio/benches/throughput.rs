@@ -7,7 +7,8 @@
 //!
 //! * **(a) Stream vs raw TcpStream throughput.** A fake bridge on loopback answers `HELLO`,
 //!   `SESSION CREATE` (with the constructed keys of the SAM reference, §11.6) and
-//!   `STREAM CONNECT`, then splices the socket to a counting sink. The same splice is also
+//!   `STREAM CONNECT`, then splices the socket to a counting sink (the bridge, splice and sink
+//!   are `sam_testkit::bench`'s std threads, shared by the three adapters' benches). The same splice is also
 //!   reachable on a second port without any handshake, for a raw `tokio::net::TcpStream`.
 //!   256 MiB go each way per round, 3 rounds, the two clients alternating; the best round of
 //!   each is compared (goal: Stream / raw >= 0.98).
@@ -32,26 +33,20 @@
 //! test.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sam_tokio::sam_proto::reply::{HelloReply, SessionStatus, StreamStatus};
-use sam_tokio::sam_proto::{Message, ResultCode, Secret, Version};
+use sam_testkit::bench::{
+    count_reads, counting_sink, fake_bridge, median, percentile, raw_splice, strace_works,
+    stream_ok, CHUNK,
+};
+use sam_testkit::keys::{REFERENCE_B32, REFERENCE_PRIV};
 use sam_tokio::{PrivateKeys, Sam, SamConfig, Session, SessionOptions, Stream, Style};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-
-/// The constructed Ed25519 private key blob of the SAM reference, §11.6 (not a router's).
-const PRIV: &str = "UZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ9LiHd4adI4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ9LiHd4adI4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ9LiHd4adI4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9rwOhB7~zzhC-HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4BQAEAAcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHw==";
-
-/// The b32 address of [`PRIV`]'s destination (reference §11.6).
-const PRIV_B32: &str = "gxtm2jk2rmyu3dymfncjyu6jgbu2aysvzjjd3kdsx3ugsp6y6bdq.b32.i2p";
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const MIB: usize = 1024 * 1024;
-/// Client read/write chunk and splice buffer size.
-const CHUNK: usize = 256 * 1024;
 /// Payload the fake bridge sends after the peer line in (b).
 const ACCEPT_PAYLOAD: usize = 1024;
 /// Echo size in (c).
@@ -99,167 +94,6 @@ fn main() {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-// ------------------------------------------------------------------------------------------
-// The fake bridge and the sink
-// ------------------------------------------------------------------------------------------
-
-/// What the fake bridge does after `STREAM ACCEPT`.
-#[derive(Clone)]
-struct FakeBridge {
-    /// Where `STREAM CONNECT` streams are spliced to.
-    sink: SocketAddr,
-    /// Segments sent in answer to `STREAM ACCEPT` (a pause before each).
-    accept_segments: Vec<Vec<u8>>,
-}
-
-fn encode<'a, M: Message<'a>>(message: &M) -> Vec<u8> {
-    message.to_bytes(Version::V3_1).expect("encodable reply")
-}
-
-fn hello_reply() -> Vec<u8> {
-    encode(&HelloReply {
-        result: ResultCode::Ok,
-        version: Some(Version::V3_1),
-        message: None,
-        extra: Vec::new(),
-    })
-}
-
-fn session_status() -> Vec<u8> {
-    encode(&SessionStatus {
-        result: ResultCode::Ok,
-        destination: Some(Secret::new(PRIV)),
-        id: None,
-        message: None,
-        extra: Vec::new(),
-    })
-}
-
-fn stream_ok() -> Vec<u8> {
-    encode(&StreamStatus {
-        result: ResultCode::Ok,
-        message: None,
-        extra: Vec::new(),
-    })
-}
-
-impl FakeBridge {
-    async fn start(self) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let this = Arc::new(self);
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let this = this.clone();
-                tokio::spawn(async move {
-                    let _ = this.serve(socket).await;
-                });
-            }
-        });
-        Ok(addr)
-    }
-
-    async fn serve(&self, socket: TcpStream) -> std::io::Result<()> {
-        socket.set_nodelay(true)?;
-        let mut conn = BufReader::new(socket);
-        let mut line = String::new();
-        conn.read_line(&mut line).await?;
-        if !line.starts_with("HELLO VERSION") {
-            return Ok(());
-        }
-        conn.get_mut().write_all(&hello_reply()).await?;
-        line.clear();
-        conn.read_line(&mut line).await?;
-        if line.starts_with("SESSION CREATE") {
-            conn.get_mut().write_all(&session_status()).await?;
-            // The control socket: stay silent until the client closes it.
-            let mut sink = tokio::io::sink();
-            tokio::io::copy(&mut conn, &mut sink).await?;
-        } else if line.starts_with("STREAM CONNECT") {
-            conn.get_mut().write_all(&stream_ok()).await?;
-            splice(conn, self.sink).await?;
-        } else if line.starts_with("STREAM ACCEPT") {
-            for segment in &self.accept_segments {
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                conn.get_mut().write_all(segment).await?;
-            }
-            // Hold the stream until the client is done.
-            let mut sink = tokio::io::sink();
-            tokio::io::copy(&mut conn, &mut sink).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Copies both ways between `client` and a new connection to `sink` (the bridge's job).
-async fn splice(
-    mut client: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    sink: SocketAddr,
-) -> std::io::Result<()> {
-    let mut upstream = TcpStream::connect(sink).await?;
-    upstream.set_nodelay(true)?;
-    tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, CHUNK, CHUNK).await?;
-    Ok(())
-}
-
-/// A listener whose connections go straight into the splice (for the raw TcpStream).
-async fn start_raw_splice(sink: SocketAddr) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let _ = socket.set_nodelay(true);
-            tokio::spawn(splice(socket, sink));
-        }
-    });
-    Ok(addr)
-}
-
-/// The sink: `U` = count bytes until EOF and answer the count (u64 LE); `D` + u64 LE n =
-/// send n bytes and close.
-async fn start_sink() -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let _ = socket.set_nodelay(true);
-                let mut mode = [0u8; 1];
-                socket.read_exact(&mut mode).await?;
-                let mut buf = vec![0u8; CHUNK];
-                match mode[0] {
-                    b'U' => {
-                        let mut total = 0u64;
-                        loop {
-                            let n = socket.read(&mut buf).await?;
-                            if n == 0 {
-                                break;
-                            }
-                            total += n as u64;
-                        }
-                        socket.write_all(&total.to_le_bytes()).await?;
-                    }
-                    b'D' => {
-                        let mut len = [0u8; 8];
-                        socket.read_exact(&mut len).await?;
-                        let mut left = u64::from_le_bytes(len) as usize;
-                        buf.fill(0x5a);
-                        while left > 0 {
-                            let n = left.min(buf.len());
-                            socket.write_all(&buf[..n]).await?;
-                            left -= n;
-                        }
-                    }
-                    _ => {}
-                }
-                socket.shutdown().await?;
-                Ok::<_, std::io::Error>(())
-            });
-        }
-    });
-    Ok(addr)
-}
 
 // ------------------------------------------------------------------------------------------
 // (a) throughput
@@ -339,7 +173,7 @@ async fn one_transfer(
             }
         }
         Path::Stream => {
-            let conn: Stream = session.connect(PRIV_B32).await?;
+            let conn: Stream = session.connect(REFERENCE_B32).await?;
             conn.get_ref().set_nodelay(true)?;
             if up {
                 upload(conn, len).await
@@ -353,17 +187,12 @@ async fn one_transfer(
 async fn bench_throughput(full: bool) -> Result<(), BoxError> {
     let (len, rounds) = if full { (256 * MIB, 3) } else { (4 * MIB, 1) };
     // The keys must be what the reference says they are.
-    let keys = PrivateKeys::from_base64(PRIV)?;
-    assert_eq!(keys.destination().b32_address().to_string(), PRIV_B32);
+    let keys = PrivateKeys::from_base64(REFERENCE_PRIV)?;
+    assert_eq!(keys.destination().b32_address().to_string(), REFERENCE_B32);
 
-    let sink = start_sink().await?;
-    let bridge = FakeBridge {
-        sink,
-        accept_segments: Vec::new(),
-    }
-    .start()
-    .await?;
-    let raw_addr = start_raw_splice(sink).await?;
+    let sink = counting_sink()?;
+    let bridge = fake_bridge(sink, Vec::new())?;
+    let raw_addr = raw_splice(sink)?;
     let session = Sam::new(SamConfig::new(bridge.to_string()))
         .session(SessionOptions::new(Style::Stream))
         .await?;
@@ -470,43 +299,8 @@ fn accept_client(addr: &str) -> i32 {
     }
 }
 
-/// Counts `read`/`recvfrom`/`readv` calls on `fd` in an `strace -f -o` file: (all, EAGAIN).
-fn count_reads(trace: &str, fd: i32) -> (usize, usize) {
-    let mut all = 0;
-    let mut eagain = 0;
-    let prefixes = [
-        format!("read({fd},"),
-        format!("recvfrom({fd},"),
-        format!("readv({fd},"),
-    ];
-    for line in trace.lines() {
-        // "PID  syscall(fd, ...) = n" (or "... <unfinished ...>").
-        let call = line
-            .split_once(' ')
-            .map(|(_, rest)| rest.trim_start())
-            .unwrap_or(line);
-        if prefixes.iter().any(|p| call.starts_with(p.as_str())) {
-            all += 1;
-            if line.contains("EAGAIN") {
-                eagain += 1;
-            }
-        }
-    }
-    (all, eagain)
-}
-
-fn strace_works() -> bool {
-    std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=none", "-o", "/dev/null", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 async fn bench_accept_reads() -> Result<(), BoxError> {
-    let keys = PrivateKeys::from_base64(PRIV)?;
+    let keys = PrivateKeys::from_base64(REFERENCE_PRIV)?;
     let status = stream_ok();
     let mut peer = keys.destination().to_base64().into_bytes();
     peer.push(b'\n');
@@ -546,14 +340,9 @@ async fn bench_accept_reads() -> Result<(), BoxError> {
             ": strace unavailable (apt-get install -y strace), printing segment counts only"
         }
     );
-    let sink = start_sink().await?;
+    let sink = counting_sink()?;
     for (name, segments) in cases {
-        let bridge = FakeBridge {
-            sink,
-            accept_segments: segments.clone(),
-        }
-        .start()
-        .await?;
+        let bridge = fake_bridge(sink, segments.clone())?;
         // Segments the client must receive: the HELLO reply plus these.
         let lower_bound = 1 + segments.len();
         if !strace {
@@ -671,23 +460,6 @@ async fn cycle(
         return Err("echo differs".into());
     }
     Ok((started.elapsed(), connected))
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn report(name: &str, cycles: Vec<(Duration, Duration)>, wall: Duration) {

@@ -53,6 +53,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sam_testkit::data::pseudo_random;
 use sam_tokio::{Error, Sam, SamConfig, Session, SessionOptions, Stream, Style};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -879,20 +880,6 @@ fn panic_message(e: tokio::task::JoinError) -> String {
         }
         Err(e) => format!("task failed: {e}"),
     }
-}
-
-/// xorshift64 bytes: different for every seed, cheap, reproducible.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// Entries of /proc/self/fd (the directory handle itself included, both times).

@@ -1,118 +1,55 @@
-//! The adapter against a scripted bridge, for what the testbed's i2pd never does: probes
+//! The adapter against a bridge played by the test (the test kit's scripted bridge,
+//! `sam_testkit::hostile`, with every connection handed to the test), for what the testbed's i2pd never does: probes
 //! (`PING`), Java's accept line with ports, PRIMARY refused by a 3.3 bridge, datagrams on
 //! the control socket, a bridge that closes the control socket, answers arriving after their
 //! caller gave up. No router needed.
 
 use std::time::Duration;
 
+use sam_testkit::hostile::{dsa_keys, ed25519_keys, HostileBridge, Played};
 use sam_tokio::sam_proto::datagram::UdpHeader;
 use sam_tokio::{
     Destination, Error, PrivateKeys, ResultCode, Sam, SamConfig, Session, SessionOptions, Style,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, UdpSocket};
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1)
-        .collect()
-}
-
-/// Keys with a DSA-SHA1 destination (387 bytes: base64 without `=` padding).
-fn dsa_keys(seed: u8) -> PrivateKeys {
-    let mut b = pattern(384, seed);
-    b.extend_from_slice(&[0, 0, 0]);
-    b.extend_from_slice(&pattern(256, seed ^ 0x55));
-    b.extend_from_slice(&pattern(20, seed ^ 0xaa));
-    PrivateKeys::from_bytes(&b).unwrap()
-}
-
-/// Keys with an Ed25519 destination (391 bytes: base64 ends in `==`).
-fn ed25519_keys(seed: u8) -> PrivateKeys {
-    let mut b = pattern(384, seed);
-    b.extend_from_slice(&[5, 0, 4, 0, 7, 0, 0]);
-    b.extend_from_slice(&pattern(256, seed ^ 0x55));
-    b.extend_from_slice(&pattern(32, seed ^ 0xaa));
-    PrivateKeys::from_bytes(&b).unwrap()
-}
-
-/// One bridge-side connection.
-struct Conn(BufReader<TcpStream>);
-
-impl Conn {
-    async fn accept(listener: &TcpListener) -> Conn {
-        let (s, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
-            .await
-            .expect("the client connects")
-            .unwrap();
-        Conn(BufReader::new(s))
-    }
-
-    async fn line(&mut self) -> String {
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(5), self.0.read_line(&mut line))
-            .await
-            .expect("a line from the client")
-            .unwrap();
-        line
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.0.get_mut().write_all(bytes).await.unwrap();
-    }
-
-    async fn hello(&mut self, version: &str) {
-        let hello = self.line().await;
-        assert!(
-            hello.starts_with("HELLO VERSION MIN=3.1 MAX=3.3"),
-            "{hello:?}"
-        );
-        self.send(
-            ["HELLO REPLY RESULT=OK VERSION=", version, "\n"]
-                .concat()
-                .as_bytes(),
-        )
-        .await;
-    }
-
-    /// Answers HELLO and SESSION CREATE; returns the SESSION CREATE line.
-    async fn create(&mut self, version: &str, keys: &PrivateKeys) -> String {
-        self.hello(version).await;
-        let create = self.line().await;
-        assert!(create.starts_with("SESSION CREATE "), "{create:?}");
-        let status = [
-            "SESSION STATUS RESULT=OK DESTINATION=",
-            &keys.to_base64(),
-            "\n",
-        ]
-        .concat();
-        self.send(status.as_bytes()).await;
-        create
+/// Runs the bridge's side (blocking reads and writes on [`Played`] connections) on tokio's
+/// blocking pool; a panic there (a failed assertion) is raised again here.
+async fn play<T: Send + 'static>(bridge: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(bridge).await {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the bridge's task failed: {e}"),
+        },
     }
 }
 
-async fn bridge() -> (TcpListener, Sam) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut config = SamConfig::new(listener.local_addr().unwrap().to_string());
-    config.connect_timeout = Duration::from_secs(5);
-    config.session_timeout = Duration::from_secs(5);
-    config.stream_timeout = Duration::from_secs(5);
-    config.lookup_timeout = Duration::from_secs(5);
-    (listener, Sam::new(config))
+/// A bridge played by the test (the kit's scripted bridge, every connection handed over),
+/// and a handle configured for it with 5 s timeouts.
+fn played_bridge() -> (std::sync::Arc<HostileBridge>, Sam) {
+    let bridge = HostileBridge::playing();
+    let sam = Sam::new(bridge.config_with(Duration::from_secs(5)));
+    (std::sync::Arc::new(bridge), sam)
 }
 
 async fn session(
-    listener: &TcpListener,
+    bridge: &std::sync::Arc<HostileBridge>,
     sam: &Sam,
     options: SessionOptions,
     version: &str,
     keys: &PrivateKeys,
-) -> (Session, Conn, String) {
-    let (session, (conn, line)) = tokio::join!(sam.session(options), async {
-        let mut conn = Conn::accept(listener).await;
-        let line = conn.create(version, keys).await;
-        (conn, line)
-    });
+) -> (Session, Played, String) {
+    let (bridge, version, keys) = (bridge.clone(), version.to_owned(), keys.clone());
+    let (session, (conn, line)) = tokio::join!(
+        sam.session(options),
+        play(move || {
+            let mut conn = bridge.next_played();
+            let line = conn.create(&version, &keys);
+            (conn, line)
+        })
+    );
     (session.expect("session"), conn, line)
 }
 
@@ -142,14 +79,18 @@ async fn unreachable_bridge_says_what_to_check() {
 
 #[tokio::test]
 async fn hello_refusal_names_hello_and_keeps_the_message() {
-    let (listener, sam) = bridge().await;
-    let server = tokio::spawn(async move {
-        let mut conn = Conn::accept(&listener).await;
-        conn.line().await;
-        conn.send(b"HELLO REPLY RESULT=NOVERSION MESSAGE=\"too old\"\n")
-            .await;
+    let (bridge, sam) = played_bridge();
+    let server = play({
+        let bridge = bridge.clone();
+        move || {
+            let mut conn = bridge.next_played();
+            conn.line();
+            conn.send(b"HELLO REPLY RESULT=NOVERSION MESSAGE=\"too old\"\n");
+            conn
+        }
     });
-    let err = sam.lookup("x.i2p").await.expect_err("refused");
+    let (err, _conn) = tokio::join!(sam.lookup("x.i2p"), server);
+    let err = err.expect_err("refused");
     match &err {
         Error::Refused {
             operation,
@@ -163,15 +104,14 @@ async fn hello_refusal_names_hello_and_keeps_the_message() {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("(too old)"), "{err}");
-    server.await.unwrap();
 }
 
 #[tokio::test]
 async fn session_defaults_ping_and_commands_whose_caller_gave_up() {
-    let (listener, sam) = bridge().await;
+    let (bridge, sam) = played_bridge();
     let keys = dsa_keys(1);
     let options = SessionOptions::new(Style::Stream).option("inbound.length", "0");
-    let (session, mut conn, create) = session(&listener, &sam, options, "3.2", &keys).await;
+    let (session, mut conn, create) = session(&bridge, &sam, options, "3.2", &keys).await;
     assert!(create.contains(" STYLE=STREAM "), "{create}");
     assert!(create.contains(" DESTINATION=TRANSIENT "), "{create}");
     assert!(
@@ -185,8 +125,12 @@ async fn session_defaults_ping_and_commands_whose_caller_gave_up() {
     assert!(!format!("{session:?}").contains(&keys.to_base64()[..40]));
 
     // The bridge probes; the control task answers.
-    conn.send(b"PING 1700000000\n").await;
-    assert_eq!(conn.line().await, "PONG 1700000000\n");
+    let mut conn = play(move || {
+        conn.send(b"PING 1700000000\n");
+        assert_eq!(conn.line(), "PONG 1700000000\n");
+        conn
+    })
+    .await;
 
     // A lookup abandoned by its caller is still finished on the socket, and its late answer
     // does not reach the next command.
@@ -194,23 +138,36 @@ async fn session_defaults_ping_and_commands_whose_caller_gave_up() {
     assert!(abandoned.await.is_err(), "the caller gave up");
     let slow = dsa_keys(2).destination().to_base64();
     let fast = dsa_keys(3).destination().to_base64();
-    let (found, ()) = tokio::join!(session.lookup("fast.i2p"), async {
-        assert_eq!(conn.line().await, "NAMING LOOKUP NAME=slow.i2p\n");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let reply = ["NAMING REPLY RESULT=OK NAME=slow.i2p VALUE=", &slow, "\n"].concat();
-        conn.send(reply.as_bytes()).await;
-        assert_eq!(conn.line().await, "NAMING LOOKUP NAME=fast.i2p\n");
-        let reply = ["NAMING REPLY RESULT=OK NAME=fast.i2p VALUE=", &fast, "\n"].concat();
-        conn.send(reply.as_bytes()).await;
-    });
+    let fast_reply = fast.clone();
+    let (found, mut conn) = tokio::join!(
+        session.lookup("fast.i2p"),
+        play(move || {
+            assert_eq!(conn.line(), "NAMING LOOKUP NAME=slow.i2p\n");
+            std::thread::sleep(Duration::from_millis(100));
+            let reply = ["NAMING REPLY RESULT=OK NAME=slow.i2p VALUE=", &slow, "\n"].concat();
+            conn.send(reply.as_bytes());
+            assert_eq!(conn.line(), "NAMING LOOKUP NAME=fast.i2p\n");
+            let reply = [
+                "NAMING REPLY RESULT=OK NAME=fast.i2p VALUE=",
+                &fast_reply,
+                "\n",
+            ]
+            .concat();
+            conn.send(reply.as_bytes());
+            conn
+        })
+    );
     assert_eq!(found.unwrap(), Destination::from_base64(&fast).unwrap());
 
     // A refusal keeps the session; the bridge closing the socket ends it.
-    let (refused, ()) = tokio::join!(session.lookup("nope.i2p"), async {
-        conn.line().await;
-        conn.send(b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=nope.i2p\n")
-            .await;
-    });
+    let (refused, conn) = tokio::join!(
+        session.lookup("nope.i2p"),
+        play(move || {
+            conn.line();
+            conn.send(b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=nope.i2p\n");
+            conn
+        })
+    );
     assert!(refused.unwrap_err().result_code().unwrap().is_not_found());
     assert!(!session.is_closed());
     drop(conn);
@@ -233,51 +190,50 @@ async fn session_defaults_ping_and_commands_whose_caller_gave_up() {
 
 #[tokio::test]
 async fn primary_refused_by_a_3_3_bridge_falls_back_to_master() {
-    let (listener, sam) = bridge().await;
+    let (bridge, sam) = played_bridge();
     let keys = ed25519_keys(4);
-    let server = tokio::spawn(async move {
-        let mut first = Conn::accept(&listener).await;
-        first.hello("3.3").await;
-        let line = first.line().await;
-        assert!(line.contains(" STYLE=PRIMARY "), "{line}");
-        first
-            .send(b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=\"Unknown STYLE\"\n")
-            .await;
-        drop(first);
-        let mut second = Conn::accept(&listener).await;
-        second.hello("3.3").await;
-        let line = second.line().await;
-        assert!(line.contains(" STYLE=MASTER "), "{line}");
-        let status = [
-            "SESSION STATUS RESULT=OK DESTINATION=",
-            &keys.to_base64(),
-            "\n",
-        ]
-        .concat();
-        second.send(status.as_bytes()).await;
-        second
+    let server = play({
+        let bridge = bridge.clone();
+        move || {
+            let mut first = bridge.next_played();
+            first.hello("3.3");
+            let line = first.line();
+            assert!(line.contains(" STYLE=PRIMARY "), "{line}");
+            first.send(b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=\"Unknown STYLE\"\n");
+            drop(first);
+            let mut second = bridge.next_played();
+            second.hello("3.3");
+            let line = second.line();
+            assert!(line.contains(" STYLE=MASTER "), "{line}");
+            let status = [
+                "SESSION STATUS RESULT=OK DESTINATION=",
+                &keys.to_base64(),
+                "\n",
+            ]
+            .concat();
+            second.send(status.as_bytes());
+            second
+        }
     });
-    let session = sam
-        .session(SessionOptions::new(Style::Primary))
-        .await
-        .expect("MASTER after PRIMARY was refused");
+    let (session, _control) =
+        tokio::join!(sam.session(SessionOptions::new(Style::Primary)), server);
+    let session = session.expect("MASTER after PRIMARY was refused");
     assert_eq!(session.style(), Style::Primary);
-    let _control = server.await.unwrap();
 
     // Below 3.3 MASTER is sent at once.
-    let (listener, sam) = bridge().await;
-    let (_session, _conn, line) = session_with(&listener, &sam, Style::Primary, "3.1").await;
+    let (bridge, sam) = played_bridge();
+    let (_session, _conn, line) = session_with(&bridge, &sam, Style::Primary, "3.1").await;
     assert!(line.contains(" STYLE=MASTER "), "{line}");
 }
 
 async fn session_with(
-    listener: &TcpListener,
+    bridge: &std::sync::Arc<HostileBridge>,
     sam: &Sam,
     style: Style,
     version: &str,
-) -> (Session, Conn, String) {
+) -> (Session, Played, String) {
     session(
-        listener,
+        bridge,
         sam,
         SessionOptions::new(style),
         version,
@@ -288,20 +244,29 @@ async fn session_with(
 
 #[tokio::test]
 async fn accept_line_with_ports_and_data_in_the_same_read() {
-    let (listener, sam) = bridge().await;
-    let (session, _control, _) = session_with(&listener, &sam, Style::Stream, "3.2").await;
+    let (bridge, sam) = played_bridge();
+    let (session, _control, _) = session_with(&bridge, &sam, Style::Stream, "3.2").await;
     let peer = dsa_keys(5).destination().clone();
-    let (incoming, ()) = tokio::join!(session.accept(), async {
-        let mut conn = Conn::accept(&listener).await;
-        conn.hello("3.2").await;
-        let accept = conn.line().await;
-        assert_eq!(accept, ["STREAM ACCEPT ID=", session.id(), "\n"].concat());
-        let mut wire = b"STREAM STATUS RESULT=OK\n".to_vec();
-        wire.extend_from_slice(peer.to_base64().as_bytes());
-        wire.extend_from_slice(b" FROM_PORT=7 TO_PORT=8\nhello");
-        conn.send(&wire).await;
-        conn.send(b" world").await;
-    });
+    let expected_accept = ["STREAM ACCEPT ID=", session.id(), "\n"].concat();
+    let peer_b64 = peer.to_base64();
+    let (incoming, _conn) = tokio::join!(
+        session.accept(),
+        play({
+            let bridge = bridge.clone();
+            move || {
+                let mut conn = bridge.next_played();
+                conn.hello("3.2");
+                let accept = conn.line();
+                assert_eq!(accept, expected_accept);
+                let mut wire = b"STREAM STATUS RESULT=OK\n".to_vec();
+                wire.extend_from_slice(peer_b64.as_bytes());
+                wire.extend_from_slice(b" FROM_PORT=7 TO_PORT=8\nhello");
+                conn.send(&wire);
+                conn.send(b" world");
+                // Dropped: the bridge closes the stream after " world".
+            }
+        })
+    );
     let mut incoming = incoming.expect("accept");
     assert_eq!(incoming.peer.as_ref(), Some(&peer));
     assert_eq!((incoming.from_port, incoming.to_port), (Some(7), Some(8)));
@@ -313,13 +278,12 @@ async fn accept_line_with_ports_and_data_in_the_same_read() {
 
 #[tokio::test]
 async fn datagrams_over_udp_and_the_control_socket() {
-    let (listener, mut sam) = bridge().await;
+    let (bridge, sam) = played_bridge();
     let bridge_udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let mut config = sam.config().clone();
     config.udp_address = Some(bridge_udp.local_addr().unwrap().to_string());
-    sam = Sam::new(config);
-    let (session, mut control, create) =
-        session_with(&listener, &sam, Style::Datagram, "3.1").await;
+    let sam = Sam::new(config);
+    let (session, control, create) = session_with(&bridge, &sam, Style::Datagram, "3.1").await;
     assert!(create.contains(" HOST=127.0.0.1 "), "{create}");
     let port: u16 = create
         .split(" PORT=")
@@ -368,7 +332,12 @@ async fn datagrams_over_udp_and_the_control_socket() {
     .concat()
     .into_bytes();
     wire.extend_from_slice(b"a\nb");
-    control.send(&wire).await;
+    let _control = play(move || {
+        let mut control = control;
+        control.send(&wire);
+        control
+    })
+    .await;
     let got = socket.recv_from().await.unwrap();
     assert_eq!(got.payload, b"a\nb");
     assert_eq!(got.source.as_ref(), Some(&dsa));

@@ -1,16 +1,15 @@
-//! PING/PONG over I2P, both ends in one process (the flow of the original i2plib article),
-//! with blocking calls and threads: sam-tokio's `ping_pong` example for sam-blocking.
+//! PING/PONG over I2P, both ends in one process (the flow of the original i2plib article).
 //!
 //! ```text
-//! SAM_ADDR=127.0.0.1:7656 cargo run --release -p sam-blocking --example ping_pong [-- --sam HOST:PORT]
+//! SAM_ADDR=127.0.0.1:7656 cargo run --release -p sam-tokio --example tokio_ping_pong [-- --sam HOST:PORT]
 //! ```
 //!
 //! Two STREAM sessions are created concurrently: an acceptor and a connector. The acceptor
-//! (on its own thread) waits for a stream, prints who connected (the b32 address of the
-//! destination the bridge sent on the accept socket), reads `PING` and answers `PONG`; the
-//! connector connects to the acceptor's `.b32.i2p` address (falling back to its base64
-//! destination if the bridge cannot resolve the b32 address), sends `PING` and waits for
-//! `PONG`. The exit status is 0 only when `PONG` arrived.
+//! waits for a stream, prints who connected (the b32 address of the destination the bridge
+//! sent on the accept socket), reads `PING` and answers `PONG`; the connector connects to the
+//! acceptor's `.b32.i2p` address (falling back to its base64 destination if the bridge cannot
+//! resolve the b32 address), sends `PING` and waits for `PONG`. The exit status is 0 only when
+//! `PONG` arrived.
 //!
 //! The bridge is `--sam HOST:PORT`, else `SAM_ADDR`, else `127.0.0.1:7656`.
 //!
@@ -20,26 +19,25 @@
 //! routers cannot build multi-hop tunnels: zero-hop tunnels give NO anonymity. On the real I2P
 //! network run with `SAM_TUNNEL_OPTIONS=""` (the router's defaults) or your own lengths.
 
-use std::io::{self, Read, Write};
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use sam_blocking::{Sam, SamConfig, Session, SessionOptions, Stream, Style};
+use sam_tokio::{Sam, SamConfig, Session, SessionOptions, Style};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Tunnel options for the offline testbed (one peer: only zero-hop tunnels can be built).
 const TESTBED_TUNNEL_OPTIONS: &str =
     "inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1";
 
-/// How long each read or write of the PING/PONG exchange may take once the stream is open.
+/// How long the PING/PONG exchange may take once the stream is open.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn main() -> ExitCode {
-    match run() {
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ping_pong: error: {e}");
+            eprintln!("tokio_ping_pong: error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -72,7 +70,7 @@ fn config_from_args() -> Result<SamConfig, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: ping_pong [--sam HOST:PORT]\n\
+                    "usage: tokio_ping_pong [--sam HOST:PORT]\n\
                      bridge: --sam, else SAM_ADDR, else 127.0.0.1:7656\n\
                      tunnel options: SAM_TUNNEL_OPTIONS (default: {TESTBED_TUNNEL_OPTIONS}; \
                      zero-hop, for the offline testbed only)"
@@ -97,7 +95,7 @@ fn tunnel_options() -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-fn run() -> Result<(), String> {
+async fn run() -> Result<(), String> {
     let config = config_from_args()?;
     let tunnel = tunnel_options()?;
     let mut options = SessionOptions::new(Style::Stream);
@@ -118,59 +116,42 @@ fn run() -> Result<(), String> {
     let sam = Sam::new(config);
     println!("creating two STREAM sessions (the router builds tunnels first)...");
     let started = Instant::now();
-    let (acceptor, connector) = thread::scope(|s| {
-        let acceptor = s.spawn(|| sam.session(options.clone()));
-        let connector = sam.session(options.clone());
-        (acceptor.join(), connector)
-    });
-    let acceptor = acceptor
-        .map_err(|_| "creating the acceptor session: the thread panicked".to_owned())?
-        .map_err(|e| format!("creating the acceptor session: {}", one_line(&e)))?;
+    let (acceptor, connector) =
+        tokio::join!(sam.session(options.clone()), sam.session(options.clone()));
+    let acceptor =
+        acceptor.map_err(|e| format!("creating the acceptor session: {}", one_line(&e)))?;
     let connector =
         connector.map_err(|e| format!("creating the connector session: {}", one_line(&e)))?;
     println!("sessions created in {:.1?}", started.elapsed());
     println!("acceptor  is {}", acceptor.address());
     println!("connector is {}", connector.address());
 
-    // The acceptor's outcome comes back on a channel, so that waiting for it can time out.
-    let (accepted, accepting) = mpsc::channel();
-    thread::spawn({
-        let (acceptor, connector) = (acceptor.clone(), connector.clone());
-        move || {
-            let _ = accepted.send(accept_side(&acceptor, &connector));
+    let accepting = tokio::spawn(accept_side(acceptor.clone(), connector.clone()));
+    let outcome = connect_side(&connector, &acceptor).await;
+    match outcome {
+        Ok(()) => {
+            // The acceptor has answered (we read its PONG); collect its result.
+            match tokio::time::timeout(Duration::from_secs(10), accepting).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => return Err(e),
+                Ok(Err(e)) => return Err(format!("acceptor task failed: {e}")),
+                Err(_) => return Err("the acceptor did not finish".to_owned()),
+            }
+            println!("PONG received over I2P");
+            Ok(())
         }
-    });
-    connect_side(&connector, &acceptor)?;
-    // The acceptor has answered (we read its PONG); collect its result. (On an error above,
-    // returning ends the process and the acceptor thread with it.)
-    match accepting.recv_timeout(Duration::from_secs(10)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e),
-        Err(mpsc::RecvTimeoutError::Timeout) => return Err("the acceptor did not finish".into()),
-        Err(mpsc::RecvTimeoutError::Disconnected) => return Err("acceptor thread failed".into()),
+        Err(e) => {
+            accepting.abort();
+            Err(e)
+        }
     }
-    println!("PONG received over I2P");
-    Ok(())
-}
-
-/// Bounds every read and write of `stream` by [`EXCHANGE_TIMEOUT`].
-fn bounded(stream: &Stream) -> io::Result<()> {
-    stream.get_ref().set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
-    stream.get_ref().set_write_timeout(Some(EXCHANGE_TIMEOUT))
-}
-
-/// A socket timeout set by [`bounded`] fired.
-fn timed_out(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// Accepts one stream, reads `PING`, answers `PONG`.
-fn accept_side(acceptor: &Session, connector: &Session) -> Result<(), String> {
+async fn accept_side(acceptor: Session, connector: Session) -> Result<(), String> {
     let incoming = acceptor
         .accept()
+        .await
         .map_err(|e| format!("accepting: {}", one_line(&e)))?;
     match &incoming.peer {
         Some(peer) => {
@@ -185,38 +166,33 @@ fn accept_side(acceptor: &Session, connector: &Session) -> Result<(), String> {
         None => println!("acceptor: stream from an unknown peer (the bridge sent no destination)"),
     }
     let mut stream = incoming.stream;
-    let mut exchange = || -> io::Result<()> {
-        bounded(&stream)?;
+    tokio::time::timeout(EXCHANGE_TIMEOUT, async {
         let mut ping = [0u8; 4];
-        stream.read_exact(&mut ping)?;
+        stream.read_exact(&mut ping).await?;
         if &ping != b"PING" {
-            return Err(io::Error::other(format!(
+            return Err(std::io::Error::other(format!(
                 "expected PING, got {:?}",
                 String::from_utf8_lossy(&ping)
             )));
         }
         println!("acceptor: PING received, answering PONG");
-        stream.write_all(b"PONG")?;
-        stream.flush()?;
+        stream.write_all(b"PONG").await?;
+        stream.flush().await?;
         // Keep the stream open until the connector has read PONG and closed its end.
-        let _ = stream.read(&mut [0u8; 1]);
+        let _ = stream.read(&mut [0u8; 1]).await;
         Ok(())
-    };
-    exchange().map_err(|e| {
-        if timed_out(&e) {
-            format!("acceptor: no PING within {EXCHANGE_TIMEOUT:?}")
-        } else {
-            format!("acceptor: {e}")
-        }
     })
+    .await
+    .map_err(|_| format!("acceptor: no PING within {EXCHANGE_TIMEOUT:?}"))?
+    .map_err(|e| format!("acceptor: {e}"))
 }
 
 /// Connects to the acceptor (by b32, else by base64), sends `PING`, waits for `PONG`.
-fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
+async fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
     let b32 = acceptor.address().to_string();
     println!("connector: connecting to {b32} ...");
     let started = Instant::now();
-    let mut stream = match connector.connect(&b32) {
+    let mut stream = match connector.connect(&b32).await {
         Ok(stream) => {
             println!(
                 "connector: connected by b32 address in {:.1?}",
@@ -232,6 +208,7 @@ fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
             let started = Instant::now();
             let stream = connector
                 .connect(&acceptor.destination().to_base64())
+                .await
                 .map_err(|e| format!("connecting by base64 destination: {}", one_line(&e)))?;
             println!(
                 "connector: connected by base64 destination in {:.1?}",
@@ -240,26 +217,21 @@ fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
             stream
         }
     };
-    let mut exchange = || -> io::Result<()> {
-        bounded(&stream)?;
-        stream.write_all(b"PING")?;
-        stream.flush()?;
+    tokio::time::timeout(EXCHANGE_TIMEOUT, async {
+        stream.write_all(b"PING").await?;
+        stream.flush().await?;
         println!("connector: PING sent");
         let mut pong = [0u8; 4];
-        stream.read_exact(&mut pong)?;
+        stream.read_exact(&mut pong).await?;
         if &pong != b"PONG" {
-            return Err(io::Error::other(format!(
+            return Err(std::io::Error::other(format!(
                 "expected PONG, got {:?}",
                 String::from_utf8_lossy(&pong)
             )));
         }
         Ok(())
-    };
-    exchange().map_err(|e| {
-        if timed_out(&e) {
-            format!("connector: no PONG within {EXCHANGE_TIMEOUT:?}")
-        } else {
-            format!("connector: {e}")
-        }
     })
+    .await
+    .map_err(|_| format!("connector: no PONG within {EXCHANGE_TIMEOUT:?}"))?
+    .map_err(|e| format!("connector: {e}"))
 }

@@ -1,23 +1,19 @@
 //! Constructed keys from the SAM reference (shared/sam-reference.md §11.6), for tests and
 //! benches that play the bridge themselves.
-#![allow(dead_code)]
+//!
+//! The 908-character private-key blob exists once in the workspace, in
+//! `sam-proto/tests/data/priv908.txt` (sam-proto's own tests and its key-file test read it
+//! there); this module reads the same file.
 
-/// The constructed Ed25519 private key blob (PRIV, 908 characters).
+/// The constructed Ed25519 private key blob of §11.6 (PRIV, 908 characters; not a router's).
+pub const REFERENCE_PRIV: &str = include_str!("../../../sam-proto/tests/data/priv908.txt");
+
+/// The b32 address of [`REFERENCE_PRIV`]'s destination (§11.6).
+pub const REFERENCE_B32: &str = "gxtm2jk2rmyu3dymfncjyu6jgbu2aysvzjjd3kdsx3ugsp6y6bdq.b32.i2p";
+
+/// [`REFERENCE_PRIV`] as an owned string.
 pub fn ed25519_priv() -> String {
-    [
-        "UZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ",
-        "9LiHd4adI4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4",
-        "h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ9LiHd4adI4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3",
-        "hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM~oJXjdB6Rx4~~iWwmCm53AudxTH9r1GQ9LiHd4ad",
-        "I4z-gleN0HpHHj~-JbCYKbncC53FMf2vUZD0uId3hp0jjP6CV43QekceP~4lsJgpudwLncUx~a9RkPS4h3eGnSOM",
-        "~oJXjdB6Rx4~~iWwmCm53AudxTH9rwOhB7~zzhC-HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4BQAEAAcAAAAAAAAA",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQIDBAUGBwgJCgsM",
-        "DQ4PEBESExQVFhcYGRobHB0eHw==",
-    ]
-    .concat()
+    REFERENCE_PRIV.to_owned()
 }
 
 /// Its public destination (PUB, 524 characters).

@@ -12,16 +12,15 @@
 //! SAM_ADDR=127.0.0.1:17626 \
 //! SAM_SESSION_OPTIONS="$(sed -n 's/^SAM_SESSION_OPTIONS="\(.*\)"/\1/p' .testbed/x/env)" \
 //! SAM_I2PLIB_PYTHON="$(testbed/install-i2plib.sh | tail -n1)" \
-//!     cargo test -p sam-tokio --test i2plib_interop
+//!     cargo test -p sam-testkit --test i2plib_interop
 //! ```
 //!
 //! `SAM_SESSION_OPTIONS` (space-separated `k=v`, empty = the bridge's defaults) goes to the
 //! sam-tokio sessions and to the i2plib ones alike. Each passing test records a row of the
-//! interop matrix (`SAM_MATRIX_DIR`, see `testbed/matrix.rs`).
+//! interop matrix (`SAM_MATRIX_DIR`, see `sam_testkit::matrix`).
 
-#[path = "../../testbed/matrix.rs"]
-mod matrix;
-
+use sam_testkit::data::xorshift_bytes;
+use sam_testkit::matrix;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -84,18 +83,6 @@ fn session_options() -> SessionOptions {
     SessionOptions::new(Style::Stream)
         .option_words(&text)
         .unwrap_or_else(|e| panic!("SAM_SESSION_OPTIONS {text:?}: {e}"))
-}
-
-fn random_bytes(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -393,7 +380,7 @@ async fn sam_tokio_connects_to_an_i2plib_listener() {
         };
         let connected = started.elapsed();
 
-        let data = random_bytes(LEN, 0x0012_b11b ^ u64::from(std::process::id()));
+        let data = xorshift_bytes(LEN, 0x0012_b11b ^ u64::from(std::process::id()));
         let sent_hash = hex(&Sha256::digest(&data));
         let (mut reader, mut writer) = stream.into_split();
         let writing = tokio::spawn(async move {

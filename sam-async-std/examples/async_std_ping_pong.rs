@@ -1,8 +1,8 @@
 //! PING/PONG over I2P, both ends in one process (the flow of the original i2plib article), on
-//! async-std. The same program as sam-tokio's `ping_pong` example.
+//! async-std. The same program as sam-tokio's `tokio_ping_pong` example.
 //!
 //! ```text
-//! SAM_ADDR=127.0.0.1:7656 cargo run --release -p sam-async-std --example ping_pong [-- --sam HOST:PORT]
+//! SAM_ADDR=127.0.0.1:7656 cargo run --release -p sam-async-std --example async_std_ping_pong [-- --sam HOST:PORT]
 //! ```
 //!
 //! Two STREAM sessions are created concurrently: an acceptor and a connector. The acceptor
@@ -41,7 +41,7 @@ type Outcome = Result<(), String>;
 
 fn main() -> ExitCode {
     if let Err(e) = async_std::task::block_on(run()) {
-        eprintln!("ping_pong: error: {e}");
+        eprintln!("async_std_ping_pong: error: {e}");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -65,7 +65,7 @@ fn bridge_from_args() -> Result<SamConfig, String> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
-            println!("usage: ping_pong [--sam HOST:PORT]");
+            println!("usage: async_std_ping_pong [--sam HOST:PORT]");
             println!("bridge: --sam, else SAM_ADDR, else 127.0.0.1:7656");
             println!("tunnel options: SAM_TUNNEL_OPTIONS (default: {TESTBED_TUNNEL_OPTIONS}; zero-hop, for the offline testbed only)");
             std::process::exit(0);

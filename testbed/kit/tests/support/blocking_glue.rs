@@ -1,4 +1,4 @@
-//! The glue the shared suites (`testbed/e2e_suite.rs`, `testbed/hostile_bridge.rs`) need from
+//! The glue the shared suites (`sam_testkit::e2e`, `sam_testkit::hostile`) need from
 //! a blocking adapter: no `await`, tasks are threads, and a wait given up after a delay is the
 //! adapter's own timeout (which closes the socket of what it gives up).
 #![allow(dead_code, unused_imports, unused_macros)]

@@ -1,6 +1,6 @@
-//! The async-std glue of the shared suites (`testbed/e2e_suite.rs`, `testbed/hostile_bridge.rs`):
-//! the `aw!` and `task!` macros and the `glue` items, included by `tests/e2e.rs` and
-//! `tests/hostile.rs` with `#[macro_use]`.
+//! The async-std glue of the shared suites (`sam_testkit::e2e`, `sam_testkit::hostile`):
+//! the `aw!` and `task!` macros and the `glue` items, included by `tests/e2e_async_std.rs` and
+//! `tests/hostile_async_std.rs` with `#[macro_use]`.
 #![allow(dead_code, unused_imports)]
 
 macro_rules! aw {

@@ -1,12 +1,14 @@
 //! The smallest useful program: a session, a stream to a destination, one exchange.
 //! The same program exists for every adapter (`sam-tokio`, `sam-async-std`); see README.
 //!
-//! `cargo run -p sam-blocking --example hello_i2p -- <destination> [SAM_ADDR via env]`
+//! `cargo run -p sam-blocking --example blocking_hello_i2p -- <destination> [SAM_ADDR via env]`
 use sam_blocking::{Sam, SessionOptions, Style};
 use std::io::{Read, Write};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let peer = std::env::args().nth(1).ok_or("usage: hello_i2p DEST")?;
+    let peer = std::env::args()
+        .nth(1)
+        .ok_or("usage: blocking_hello_i2p DEST")?;
     let sam = Sam::from_env();
     let session = sam.session(SessionOptions::new(Style::Stream))?;
     println!("I am {}", session.address());

@@ -1,7 +1,7 @@
 //! What an end-to-end scenario saw on the bridge under test, written down for the interop
 //! matrix (`scripts/matrix.py` turns the files into the README table).
 //!
-//! Included by the shared suites with `#[path]`. A scenario calls [`pass`] when everything it
+//! Used by the shared e2e suite and the i2plib interop tests. A scenario calls [`pass`] when everything it
 //! asserts held, or [`not_offered`] when the bridge itself said it does not do the feature (a
 //! negotiated version too low, a typed refusal, no answer within a stated time), or
 //! [`bridge_fault`] when the bridge broke the protocol in a way the scenario proved was not
@@ -12,8 +12,6 @@
 //! Records go to `$SAM_MATRIX_DIR/<adapter>.tsv`, one line each:
 //! `feature<TAB>pass|skip|fault<TAB>detail`.
 //! Without `SAM_MATRIX_DIR` nothing is written (a plain `cargo test`).
-
-#![allow(dead_code)]
 
 use std::io::Write;
 

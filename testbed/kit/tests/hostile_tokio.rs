@@ -1,4 +1,4 @@
-//! The hostile-bridge suite (`testbed/hostile_bridge.rs`) against sam-tokio: a scripted,
+//! The hostile-bridge suite (`sam_testkit::hostile`) against sam-tokio: a scripted,
 //! misbehaving SAM bridge on loopback, no router needed.
 //!
 //! The glue follows the conventions of the shared e2e suite (`aw!`, `task!`, a `glue` module),
@@ -42,7 +42,4 @@ mod glue {
     }
 }
 
-#[path = "../../testbed/hostile_bridge.rs"]
-mod hostile;
-
-hostile::hostile_suite!(sam_tokio, glue, async);
+sam_testkit::hostile_suite!(sam_tokio, glue, async);

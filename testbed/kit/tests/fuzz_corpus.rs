@@ -5,7 +5,7 @@
 //! seed and every minimized crash found by fuzzing is a regression test of `cargo test`.
 //! Fuzzing itself: `cd fuzz && cargo +nightly fuzz run <target>` (see fuzz/README.md).
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::fs;
@@ -28,7 +28,7 @@ const TARGETS: &[(&str, Target)] = &[
 ];
 
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
 }
 
 /// The corpus files of `target`, sorted; dotfiles (libFuzzer scratch files) are skipped.

@@ -2,22 +2,19 @@
 //! assertions against a real SAM bridge (the offline i2pd testbed) for sam-tokio,
 //! sam-async-std and sam-blocking.
 //!
-//! An adapter's `tests/e2e.rs` includes this file and instantiates the suite:
+//! Each adapter has a test file in this package (`tests/e2e_tokio.rs`, `tests/e2e_async_std.rs`,
+//! `tests/e2e_blocking.rs`) that instantiates the suite:
 //!
 //! ```text
-//! #[path = "../../testbed/e2e_suite.rs"]
-//! #[macro_use]
-//! mod suite;
-//!
 //! macro_rules! aw { ($e:expr) => { $e.await }; }                          // blocking: { $e }
 //! macro_rules! task { ($($body:tt)*) => { async move { $($body)* } }; }  // blocking: move || { .. }
 //! mod glue { /* the functions below */ }
 //!
-//! sam_e2e_suite!(sam_tokio, glue, async);      // blocking: sam_e2e_suite!(sam_blocking, glue);
+//! sam_testkit::sam_e2e_suite!(sam_tokio, glue, async); // blocking: sam_e2e_suite!(sam_blocking, glue);
 //! ```
 //!
-//! (sam-blocking keeps `aw!`, `task!` and `glue` in `tests/support/mod.rs`, shared with the
-//! hostile-bridge suite, which takes the same glue.)
+//! (The async-std and blocking glue live in `tests/support/`, shared with the hostile-bridge
+//! suite, which takes the same glue.)
 //!
 //! The glue (`$glue::*` is glob-imported by the suite), each item `async` for async adapters:
 //!
@@ -48,8 +45,7 @@
 //!
 //! What a bridge does not offer is decided by asking it: the negotiated version, or the bridge's
 //! own answer to the command (a refusal, or no answer within the stated time). Such a scenario
-//! records "not offered" with that answer in the interop matrix (`testbed/matrix.rs`, included
-//! by the adapter's test file as `matrix`) and passes; everything else it asserts must hold.
+//! records "not offered" with that answer in the interop matrix ([`crate::matrix`]) and passes; everything else it asserts must hold.
 //!
 //! A `SESSION CREATE` costs 20 s on i2pd 2.45, so every session the tests need is created
 //! once, concurrently, in a shared fixture. Tests that accept on session B hold
@@ -57,6 +53,7 @@
 
 /// Expands to the `#[test]` functions of the suite for adapter crate `$sam` with glue module
 /// `$glue`; pass `async` last for an async adapter. See the [module docs](self).
+#[macro_export]
 macro_rules! sam_e2e_suite {
     ($sam:ident, $glue:ident $(, $asyncness:tt)?) => {
         use std::path::PathBuf;
@@ -272,18 +269,6 @@ macro_rules! sam_e2e_suite {
             })
         }
 
-        fn random_bytes(len: usize, mut seed: u64) -> Vec<u8> {
-            let mut out = Vec::with_capacity(len + 8);
-            while out.len() < len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                out.extend_from_slice(&seed.to_le_bytes());
-            }
-            out.truncate(len);
-            out
-        }
-
         /// Bytes moved so far by [`echo_bulk`]: A wrote, B read, B echoed, A read back; then
         /// how it ended (0 running, 1 done, 2 panicked).
         type Progress = std::sync::Arc<[std::sync::atomic::AtomicUsize; 5]>;
@@ -318,7 +303,7 @@ macro_rules! sam_e2e_suite {
             use std::sync::atomic::Ordering::Relaxed;
             let _ended = Ended(progress.clone());
             let len = bulk_len();
-            let data = random_bytes(len, 0x5eed_0001 ^ dest.len() as u64);
+            let data = $crate::data::xorshift_bytes(len, 0x5eed_0001 ^ dest.len() as u64);
             let sent_hash = Sha256::digest(&data);
 
             let b = fx.b.clone();
@@ -408,7 +393,7 @@ macro_rules! sam_e2e_suite {
             let len = bulk_len();
             let [a_wrote, b_read, b_echoed, a_read] = progress_counts(&progress);
             if a_wrote == len && b_read == len && b_echoed == len && a_read < len {
-                matrix::bridge_fault(
+                $crate::matrix::bridge_fault(
                     ADAPTER,
                     feature,
                     format!(
@@ -435,7 +420,7 @@ macro_rules! sam_e2e_suite {
                 let dest = fx.b.destination().to_base64();
                 let feature = "stream: echo, to a base64 destination";
                 if aw!(echo_bulk_within(fx, dest, feature)) {
-                    matrix::pass(ADAPTER, feature, bulk_detail(started));
+                    $crate::matrix::pass(ADAPTER, feature, bulk_detail(started));
                 }
             }))
         }
@@ -448,7 +433,7 @@ macro_rules! sam_e2e_suite {
                 let dest = fx.b.address().to_string();
                 let feature = "stream: echo, to a .b32.i2p address";
                 if aw!(echo_bulk_within(fx, dest, feature)) {
-                    matrix::pass(ADAPTER, feature, bulk_detail(started));
+                    $crate::matrix::pass(ADAPTER, feature, bulk_detail(started));
                 }
             }))
         }
@@ -490,7 +475,7 @@ macro_rules! sam_e2e_suite {
                     aw!(incoming.stream.read_exact(&mut more)).unwrap();
                     assert_eq!(&more, b"more\n");
                 })));
-                matrix::pass(ADAPTER, "stream: data sent before the accept comes first", "");
+                $crate::matrix::pass(ADAPTER, "stream: data sent before the accept comes first", "");
             }))
         }
 
@@ -531,7 +516,7 @@ macro_rules! sam_e2e_suite {
                         let dest = dest.clone();
                         let refused = refused.clone();
                         connectors.push(spawn(task!({
-                            let data = random_bytes(4096, 1000 + i as u64);
+                            let data = $crate::data::xorshift_bytes(4096, 1000 + i as u64);
                             // emissary answers CANT_REACH_PEER to some of 50 connects at once:
                             // its refusal, counted and tried again (up to 5 times, 1 s apart).
                             let mut tries = 1;
@@ -566,7 +551,7 @@ macro_rules! sam_e2e_suite {
                     0 => String::new(),
                     n => format!("{n} connects refused CANT_REACH_PEER, then made"),
                 };
-                matrix::pass(ADAPTER, "stream: 50 concurrent streams, 4 KiB echo each", detail);
+                $crate::matrix::pass(ADAPTER, "stream: 50 concurrent streams, 4 KiB echo each", detail);
             }))
         }
 
@@ -594,7 +579,7 @@ macro_rules! sam_e2e_suite {
                     assert_eq!(&reply, b"reply\n");
                     drop(forward);
                 })));
-                matrix::pass(ADAPTER, "STREAM FORWARD: peer line, then data both ways", "");
+                $crate::matrix::pass(ADAPTER, "STREAM FORWARD: peer line, then data both ways", "");
             }))
         }
 
@@ -612,7 +597,7 @@ macro_rules! sam_e2e_suite {
             let _ = aw!(to.lookup(&from.address().to_string()));
             let sender = aw!(from.datagram_socket()).expect("datagram socket");
             let receiver = aw!(to.datagram_socket()).expect("datagram socket");
-            let payload = random_bytes(1000, raw as u64 + 77);
+            let payload = $crate::data::xorshift_bytes(1000, raw as u64 + 77);
             let ports = Some((1234, 5678));
             let received = loop {
                 aw!(sender.send_to(to.destination(), &payload, ports)).expect("send");
@@ -642,7 +627,7 @@ macro_rules! sam_e2e_suite {
                     let back = aw!(datagram_exchange(&fx.d2, &fx.d1, false));
                     [there, back]
                 })));
-                matrix::pass(ADAPTER, "DATAGRAM: repliable, both ways, sender checked", "");
+                $crate::matrix::pass(ADAPTER, "DATAGRAM: repliable, both ways, sender checked", "");
                 // Sent with FROM_PORT=1234 TO_PORT=5678 (SAM 3.2): a bridge's UDP forward
                 // either carries them or says nothing about ports (none, or zeros).
                 for p in ports {
@@ -661,7 +646,7 @@ macro_rules! sam_e2e_suite {
                 let feature = "DATAGRAM: FROM_PORT/TO_PORT reach the receiver";
                 let version = fx.d1.version();
                 if version < Version::V3_2 {
-                    matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
+                    $crate::matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
                     return;
                 }
                 // Received on the control socket (DATAGRAM RECEIVED ... FROM_PORT TO_PORT):
@@ -681,7 +666,7 @@ macro_rules! sam_e2e_suite {
                     Ok(receiver) => receiver,
                     Err(reason) => {
                         let reason = format!("DATAGRAM session without HOST/PORT: {reason}");
-                        matrix::not_offered(ADAPTER, feature, reason);
+                        $crate::matrix::not_offered(ADAPTER, feature, reason);
                         return;
                     }
                 };
@@ -691,13 +676,13 @@ macro_rules! sam_e2e_suite {
                 })));
                 aw!(receiver.close());
                 if ports == (Some(1234), Some(5678)) {
-                    matrix::pass(ADAPTER, feature, "1234 → 5678 (control socket)");
+                    $crate::matrix::pass(ADAPTER, feature, "1234 → 5678 (control socket)");
                 } else {
                     assert!(
                         matches!(ports, (None, None) | (Some(0), Some(0))),
                         "sent ports 1234 → 5678, received {ports:?}"
                     );
-                    matrix::not_offered(
+                    $crate::matrix::not_offered(
                         ADAPTER,
                         feature,
                         format!("sent 1234 → 5678, delivered with {ports:?}"),
@@ -714,7 +699,7 @@ macro_rules! sam_e2e_suite {
                     aw!(datagram_exchange(&fx.r1, &fx.r2, true));
                     aw!(datagram_exchange(&fx.r2, &fx.r1, true));
                 })));
-                matrix::pass(ADAPTER, "RAW: anonymous datagrams, both ways", "");
+                $crate::matrix::pass(ADAPTER, "RAW: anonymous datagrams, both ways", "");
             }))
         }
 
@@ -724,7 +709,7 @@ macro_rules! sam_e2e_suite {
             run(task!({
                 let me = aw!(within(30, "lookup", task!(aw!(fx.a.lookup("ME"))))).expect("ME");
                 assert_eq!(&me, fx.a.destination());
-                matrix::pass(ADAPTER, "NAMING LOOKUP: ME", "");
+                $crate::matrix::pass(ADAPTER, "NAMING LOOKUP: ME", "");
             }))
         }
 
@@ -736,7 +721,7 @@ macro_rules! sam_e2e_suite {
                 let found =
                     aw!(within(30, "lookup", task!(aw!(fx.a.lookup(&b32))))).expect("B's b32");
                 assert_eq!(&found, fx.b.destination());
-                matrix::pass(ADAPTER, "NAMING LOOKUP: another session's .b32.i2p", "");
+                $crate::matrix::pass(ADAPTER, "NAMING LOOKUP: another session's .b32.i2p", "");
                 // A full base64 destination on a fresh socket, without a session.
                 let feature = "NAMING LOOKUP: base64 destination, without a session";
                 let base64 = fx.b.destination().to_base64();
@@ -744,9 +729,9 @@ macro_rules! sam_e2e_suite {
                 match offered("fresh-socket lookup of a base64 destination", fresh) {
                     Ok(fresh) => {
                         assert_eq!(&fresh, fx.b.destination());
-                        matrix::pass(ADAPTER, feature, "");
+                        $crate::matrix::pass(ADAPTER, feature, "");
                     }
-                    Err(reason) => matrix::not_offered(ADAPTER, feature, reason),
+                    Err(reason) => $crate::matrix::not_offered(ADAPTER, feature, reason),
                 }
             }))
         }
@@ -764,7 +749,7 @@ macro_rules! sam_e2e_suite {
                 // The session socket stays usable after a refused lookup.
                 assert_eq!(&aw!(fx.a.lookup("ME")).unwrap(), fx.a.destination());
                 let code = err.result_code().expect("refused");
-                matrix::pass(ADAPTER, "NAMING LOOKUP: unknown name is a typed not-found", format!("RESULT={code}"));
+                $crate::matrix::pass(ADAPTER, "NAMING LOOKUP: unknown name is a typed not-found", format!("RESULT={code}"));
             }))
         }
 
@@ -814,11 +799,11 @@ macro_rules! sam_e2e_suite {
                 if !refused.is_empty() {
                     detail += &format!(" (not offered: {})", refused.join("; "));
                 }
-                matrix::pass(ADAPTER, feature, detail);
+                $crate::matrix::pass(ADAPTER, feature, detail);
                 let feature = "NAMING LOOKUP: base64 destination, on the session";
                 match base64_refused {
-                    None => matrix::pass(ADAPTER, feature, ""),
-                    Some(reason) => matrix::not_offered(ADAPTER, feature, reason),
+                    None => $crate::matrix::pass(ADAPTER, feature, ""),
+                    Some(reason) => $crate::matrix::not_offered(ADAPTER, feature, reason),
                 }
             }))
         }
@@ -842,7 +827,7 @@ macro_rules! sam_e2e_suite {
                 assert!(started.elapsed() < Duration::from_secs(10));
                 assert!(!fx.a.is_closed());
                 let code = err.result_code().expect("refused");
-                matrix::pass(ADAPTER, "SESSION CREATE: duplicate ID is a typed refusal", format!("RESULT={code}"));
+                $crate::matrix::pass(ADAPTER, "SESSION CREATE: duplicate ID is a typed refusal", format!("RESULT={code}"));
             }))
         }
 
@@ -860,7 +845,7 @@ macro_rules! sam_e2e_suite {
                     }
                     other => panic!("expected Refused, got {other:?}"),
                 }
-                matrix::pass(ADAPTER, "STREAM CONNECT: unpublished destination is CANT_REACH_PEER", "");
+                $crate::matrix::pass(ADAPTER, "STREAM CONNECT: unpublished destination is CANT_REACH_PEER", "");
             }))
         }
 
@@ -920,9 +905,9 @@ macro_rules! sam_e2e_suite {
                     (lost, started.elapsed())
                 })));
                 if lost == 0 {
-                    matrix::pass(ADAPTER, feature, "");
+                    $crate::matrix::pass(ADAPTER, feature, "");
                 } else {
-                    matrix::not_offered(
+                    $crate::matrix::not_offered(
                         ADAPTER,
                         feature,
                         format!(
@@ -965,7 +950,7 @@ macro_rules! sam_e2e_suite {
                         Err(Error::SessionClosed)
                     ));
                 })));
-                matrix::pass(ADAPTER, "session close ends its streams", "");
+                $crate::matrix::pass(ADAPTER, "session close ends its streams", "");
             }))
         }
 
@@ -994,7 +979,7 @@ macro_rules! sam_e2e_suite {
                 assert!(!debug.contains(&loaded.to_base64()[..40]));
                 // Private keys do not stay behind in the temp directory.
                 std::fs::remove_file(&fx.keys_path).unwrap();
-                matrix::pass(ADAPTER, "saved keys (0600 file) → session with that address", "");
+                $crate::matrix::pass(ADAPTER, "saved keys (0600 file) → session with that address", "");
             }))
         }
 
@@ -1007,8 +992,8 @@ macro_rules! sam_e2e_suite {
                 let p = match &fx.p {
                     Ok(p) => p,
                     Err(reason) => {
-                        matrix::not_offered(ADAPTER, feature, reason.clone());
-                        matrix::not_offered(ADAPTER, removal, "no PRIMARY session");
+                        $crate::matrix::not_offered(ADAPTER, feature, reason.clone());
+                        $crate::matrix::not_offered(ADAPTER, removal, "no PRIMARY session");
                         return;
                     }
                 };
@@ -1017,8 +1002,8 @@ macro_rules! sam_e2e_suite {
                 let sub = match offered("SESSION ADD", aw!(p.add(options))) {
                     Ok(sub) => sub,
                     Err(reason) => {
-                        matrix::not_offered(ADAPTER, feature, reason);
-                        matrix::not_offered(ADAPTER, removal, "no sub-session");
+                        $crate::matrix::not_offered(ADAPTER, feature, reason);
+                        $crate::matrix::not_offered(ADAPTER, removal, "no sub-session");
                         return;
                     }
                 };
@@ -1039,7 +1024,7 @@ macro_rules! sam_e2e_suite {
                     aw!(incoming.stream.read_exact(&mut got)).unwrap();
                     assert_eq!(&got, b"to-sub\n");
                 })));
-                matrix::pass(ADAPTER, feature, format!("SAM {}", p.version()));
+                $crate::matrix::pass(ADAPTER, feature, format!("SAM {}", p.version()));
                 // Last: a bridge that never answers REMOVE (emissary) leaves the primary's
                 // control socket waiting for good. i2pd answers at once.
                 let pr = p.clone();
@@ -1053,9 +1038,9 @@ macro_rules! sam_e2e_suite {
                 match offered(removal, removed) {
                     Ok(()) => {
                         assert!(!p.is_closed());
-                        matrix::pass(ADAPTER, removal, "");
+                        $crate::matrix::pass(ADAPTER, removal, "");
                     }
-                    Err(reason) => matrix::not_offered(ADAPTER, removal, reason),
+                    Err(reason) => $crate::matrix::not_offered(ADAPTER, removal, reason),
                 }
             }))
         }
@@ -1072,7 +1057,7 @@ macro_rules! sam_e2e_suite {
             if let Ok(max) = std::env::var("SAM_VERSION_MAX") {
                 assert_eq!(version.to_string(), max, "SAM_VERSION_MAX of the testbed");
             }
-            matrix::pass(ADAPTER, "HELLO: version agreed (asked for 3.1–3.3)", version.to_string());
+            $crate::matrix::pass(ADAPTER, "HELLO: version agreed (asked for 3.1–3.3)", version.to_string());
         }
 
         #[test]
@@ -1083,12 +1068,12 @@ macro_rules! sam_e2e_suite {
                 let started = Instant::now();
                 let pinged = aw!(within(30, "PING", task!(aw!(fx.sam.ping()))));
                 match offered("PING", pinged) {
-                    Ok(()) => matrix::pass(
+                    Ok(()) => $crate::matrix::pass(
                         ADAPTER,
                         feature,
                         format!("connect + HELLO + PING in {:.1?}", started.elapsed()),
                     ),
-                    Err(reason) => matrix::not_offered(ADAPTER, feature, reason),
+                    Err(reason) => $crate::matrix::not_offered(ADAPTER, feature, reason),
                 }
             }))
         }
@@ -1100,7 +1085,7 @@ macro_rules! sam_e2e_suite {
                 let feature = "STREAM: FROM_PORT/TO_PORT reach the acceptor";
                 let version = fx.a.version();
                 if version < Version::V3_2 {
-                    matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
+                    $crate::matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
                     return;
                 }
                 let _exclusive = aw!(lock(&fx.b_accepts));
@@ -1123,14 +1108,14 @@ macro_rules! sam_e2e_suite {
                 })));
                 let ports = (incoming.from_port, incoming.to_port);
                 if ports == (Some(4321), Some(8765)) {
-                    matrix::pass(ADAPTER, feature, "4321 → 8765");
+                    $crate::matrix::pass(ADAPTER, feature, "4321 → 8765");
                 } else {
                     // The stream works; the bridge just does not say which ports it used.
                     assert!(
                         matches!(ports, (None, None) | (Some(0), Some(0))),
                         "sent 4321 → 8765, the accept line says {ports:?}"
                     );
-                    matrix::not_offered(
+                    $crate::matrix::not_offered(
                         ADAPTER,
                         feature,
                         format!("sent 4321 → 8765; the accept line carried {ports:?}"),
@@ -1146,7 +1131,7 @@ macro_rules! sam_e2e_suite {
                 let feature = "QUIT on close: the same ID is free at once";
                 let version = fx.a.version();
                 if version < Version::V3_2 {
-                    matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
+                    $crate::matrix::not_offered(ADAPTER, feature, format!("SAM {version} negotiated"));
                     return;
                 }
                 let first = aw!(fx.sam.session(options(Style::Stream))).expect("session");
@@ -1160,7 +1145,7 @@ macro_rules! sam_e2e_suite {
                     .expect("the same ID right after close()");
                 assert_eq!(again.id(), id);
                 aw!(again.close());
-                matrix::pass(ADAPTER, feature, format!("close() took {closed_in:.1?}"));
+                $crate::matrix::pass(ADAPTER, feature, format!("close() took {closed_in:.1?}"));
             }))
         }
     };

@@ -1,15 +1,8 @@
 //! End-to-end tests against a real SAM bridge (the offline i2pd testbed): the suite shared by
-//! every adapter (`testbed/e2e_suite.rs`), run over tokio.
+//! every adapter (`sam_testkit::e2e`), run over tokio.
 //!
 //! They need `SAM_ADDR` (and, if the UDP port is not TCP port − 1, `SAM_UDP_ADDR`); start the
 //! bridge with `./scripts/test.sh` or `testbed/testbed.sh start DIR PORT`.
-
-#[path = "../../testbed/e2e_suite.rs"]
-#[macro_use]
-mod suite;
-
-#[path = "../../testbed/matrix.rs"]
-mod matrix;
 
 macro_rules! aw {
     ($e:expr) => {
@@ -118,4 +111,4 @@ mod glue {
     }
 }
 
-sam_e2e_suite!(sam_tokio, glue, async);
+sam_testkit::sam_e2e_suite!(sam_tokio, glue, async);

@@ -1,1 +1,0 @@
-pub mod reference_keys;
