@@ -1,6 +1,5 @@
-//! Moves bytes for the sam-proto machines that own a socket of their own (a `Call` or a
-//! `SessionSetup`, as [`Drive`]): one loop, async-net sockets, async-io timers at the core's
-//! deadlines.
+//! The I/O of the sam-proto machines: one loop for those with a socket of their own (a `Call`
+//! or a `SessionSetup`, as [`Drive`]), async-io timers at the core's deadlines.
 
 use std::io;
 use std::net::IpAddr;
@@ -15,9 +14,6 @@ use sam_proto::session::{CallStep, Drive, Time};
 
 use crate::{Error, Result, SamConfig};
 
-/// How much to read at once.
-const READ_CHUNK: usize = 8 * 1024;
-
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// The clock the core runs on: time since this crate first looked at it.
@@ -27,11 +23,8 @@ pub(crate) fn now() -> Duration {
 
 /// A timer for a core deadline; `None` (or one past what `Instant` holds) never fires.
 pub(crate) fn timer(deadline: Option<Time>) -> Timer {
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    match deadline.and_then(|d| epoch.checked_add(d)) {
-        Some(at) => Timer::at(at),
-        None => Timer::never(),
-    }
+    let at = deadline.and_then(|d| EPOCH.get_or_init(Instant::now).checked_add(d));
+    at.map_or_else(Timer::never, Timer::at)
 }
 
 /// A UDP socket on `ip`, port 0, and its address as the bridge is told it.
@@ -41,36 +34,22 @@ pub(crate) async fn bind_udp(ip: IpAddr) -> Result<(UdpSocket, (String, u16))> {
     Ok((udp, (at.ip().to_string(), at.port())))
 }
 
-/// The sockets of a machine and the bytes read from the TCP one and not consumed yet (after
-/// the machine is done: the stream's first bytes, or the control socket's next input).
-#[derive(Default)]
-pub(crate) struct Link {
-    pub(crate) tcp: Option<TcpStream>,
-    pub(crate) buf: Vec<u8>,
-    pub(crate) udp: Option<UdpSocket>,
-}
+/// What a finished machine leaves: its socket, the bytes read past its last line (a stream's
+/// first bytes, or the control socket's next input) and the UDP socket it had bound.
+pub(crate) type Done<T> = (TcpStream, Vec<u8>, Option<UdpSocket>, T);
 
-impl Link {
-    /// The TCP socket; a machine that is done has one.
-    pub(crate) fn socket(&mut self) -> io::Result<TcpStream> {
-        self.tcp
-            .take()
-            .ok_or_else(|| io::ErrorKind::NotConnected.into())
-    }
-}
-
-/// Runs `machine` to its end on `link` (a new socket unless `link.tcp` is open). Only I/O
-/// fails here (a failed TCP connect is [`Error::Unreachable`]); the rest is `finish`'s.
+/// Runs `machine` to its end on a new socket (or on `tcp`, already open). Only I/O fails
+/// here (a failed TCP connect is [`Error::Unreachable`]); the rest is `finish`'s.
 pub(crate) async fn run<D: Drive>(
     config: &SamConfig,
     mut machine: D,
-    link: &mut Link,
-) -> Result<D::Output> {
+    mut tcp: Option<TcpStream>,
+) -> Result<Done<D::Output>> {
+    let (mut buf, mut udp) = (Vec::new(), None);
     loop {
         if machine.wants_udp() {
-            let ip = connected(&mut link.tcp)?.local_addr()?.ip();
-            let (udp, (host, port)) = bind_udp(ip).await?;
-            link.udp = Some(udp);
+            let (bound, (host, port)) = bind_udp(open(&mut tcp)?.local_addr()?.ip()).await?;
+            udp = Some(bound);
             machine.udp_bound(host, port);
         }
         let deadline = machine.poll_timeout();
@@ -78,31 +57,20 @@ pub(crate) async fn run<D: Drive>(
             match machine.poll(now()) {
                 CallStep::Done => return Result::Ok(true),
                 CallStep::Connect => {
-                    (link.tcp, link.buf) = (None, Vec::new());
-                    let tcp = TcpStream::connect(config.address.as_str()).await;
-                    link.tcp = Some(tcp.map_err(|e| Error::unreachable(&config.address, e))?);
+                    (tcp, buf) = (None, Vec::new());
+                    let socket = TcpStream::connect(config.address.as_str()).await;
+                    tcp = Some(socket.map_err(|e| Error::unreachable(&config.address, e))?);
                     machine.connected();
                 }
-                CallStep::Send(bytes) => connected(&mut link.tcp)?.write_all(bytes).await?,
-                CallStep::Recv => {
-                    // Bytes already buffered first; read when the machine took none.
-                    let used = match link.buf.is_empty() {
-                        true => 0,
-                        false => machine.feed(&link.buf, now()),
-                    };
-                    link.buf.drain(..used.min(link.buf.len()));
-                    if used == 0 {
-                        let start = link.buf.len();
-                        link.buf.resize(start + READ_CHUNK, 0);
-                        let n = connected(&mut link.tcp)?
-                            .read(&mut link.buf[start..])
-                            .await?;
-                        link.buf.truncate(start + n);
-                        if n == 0 {
-                            machine.eof();
-                        }
-                    }
-                }
+                CallStep::Send(bytes) => open(&mut tcp)?.write_all(bytes).await?,
+                // Bytes already buffered first; read when the machine took none of them.
+                CallStep::Recv => match buf.is_empty() {
+                    false => match machine.feed(&buf, now()) {
+                        0 => read_more(open(&mut tcp)?, &mut buf, &mut machine).await?,
+                        used => drop(buf.drain(..used.min(buf.len()))),
+                    },
+                    true => read_more(open(&mut tcp)?, &mut buf, &mut machine).await?,
+                },
             }
             Ok(false)
         };
@@ -111,28 +79,31 @@ pub(crate) async fn run<D: Drive>(
             Ok(false)
         };
         if io.or(expired).await? {
-            return Ok(machine.finish()?);
+            let output = machine.finish()?;
+            let tcp = tcp.ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+            return Ok((tcp, buf, udp, output));
         }
         machine.handle_timeout(now());
     }
 }
 
-fn connected(tcp: &mut Option<TcpStream>) -> io::Result<&mut TcpStream> {
-    tcp.as_mut()
-        .ok_or_else(|| io::ErrorKind::NotConnected.into())
+/// Appends what the socket has to `buf`; the end of the stream goes to the machine.
+async fn read_more(
+    tcp: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    machine: &mut impl Drive,
+) -> io::Result<()> {
+    let start = buf.len();
+    buf.resize(start + 8 * 1024, 0);
+    let n = tcp.read(&mut buf[start..]).await?;
+    buf.truncate(start + n);
+    if n == 0 {
+        machine.eof();
+    }
+    Ok(())
 }
 
-/// Runs `machine` on a new socket (or on `tcp`, already open): the socket, the bytes read
-/// past the answer, and the output.
-pub(crate) async fn call<D: Drive>(
-    config: &SamConfig,
-    machine: D,
-    tcp: Option<TcpStream>,
-) -> Result<(TcpStream, Vec<u8>, D::Output)> {
-    let mut link = Link {
-        tcp,
-        ..Link::default()
-    };
-    let output = run(config, machine, &mut link).await?;
-    Ok((link.socket()?, link.buf, output))
+fn open(tcp: &mut Option<TcpStream>) -> io::Result<&mut TcpStream> {
+    tcp.as_mut()
+        .ok_or_else(|| io::ErrorKind::NotConnected.into())
 }

@@ -1,44 +1,30 @@
 //! SAM v3 for I2P over futures-io, for async-std and smol: sessions, streams, datagrams.
 //!
-//! This crate moves bytes between async-net sockets and the sans-IO protocol crate
-//! [`sam_proto`]: every SAM line is built, parsed and interpreted there. Its API is the one of
-//! `sam-tokio` (switching runtime is changing an import); its streams implement the futures-io
-//! [`AsyncRead`](futures_lite::io::AsyncRead) and [`AsyncWrite`](futures_lite::io::AsyncWrite)
-//! traits. Sockets and timers come from async-io's reactor, which async-std and smol share, so
-//! the same code runs on either (or under a bare `block_on`).
-//!
-//! A [`Sam`] handle describes the bridge; [`Sam::session`] creates a [`Session`] (a
-//! destination with its control socket), which opens and accepts [`Stream`]s, resolves names,
-//! forwards incoming streams to a local port and sends and receives datagrams
-//! ([`DatagramSocket`]).
+//! This crate moves bytes and timers for the sans-IO client core of [`sam_proto`] (see
+//! [`sam_proto::session`]: every decision and timeout is made there). Its API is the one of
+//! `sam-tokio`; its streams are futures-io [`AsyncRead`](futures_lite::io::AsyncRead) +
+//! [`AsyncWrite`](futures_lite::io::AsyncWrite). Sockets and timers come from async-io's
+//! reactor, which async-std and smol share, so the same code runs on either.
 //!
 //! ```no_run
 //! use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 //! use sam_async_std::{Sam, SessionOptions, Style};
 //!
 //! # async fn run() -> sam_async_std::Result<()> {
-//! // SAM_ADDR=host:port overrides the default bridge 127.0.0.1:7656.
-//! let sam = Sam::from_env();
+//! let sam = Sam::from_env(); // SAM_ADDR=host:port, else 127.0.0.1:7656
 //! let session = sam.session(SessionOptions::new(Style::Stream)).await?;
-//! println!("we are {}", session.address());
-//!
-//! // Connect to a destination (base64, .b32.i2p or a host name)...
 //! let mut stream = session.connect("example.i2p").await?;
 //! stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
 //! let mut page = Vec::new();
 //! stream.read_to_end(&mut page).await?;
-//!
-//! // ...and accept one stream.
 //! let incoming = session.accept().await?;
 //! println!("stream from {:?}", incoming.peer.map(|d| d.b32_address()));
 //! # Ok(())
 //! # }
-//! // On async-std: async_std::task::block_on(run()); on smol: smol::block_on(run()).
 //! ```
 //!
-//! Every future is cancel safe: dropping it at any await leaves the session usable (see
-//! [`Session`]). Private keys never appear in `Debug` output; [`save_keys`] writes them with
-//! mode 0600.
+//! Every future is cancel safe (see [`Session`]). Private keys never appear in `Debug`
+//! output; [`save_keys`] writes them with mode 0600.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -70,16 +56,15 @@ pub use sam_proto::{ResultCode, Version};
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes `keys` to `path` as I2P base64 (one line), readable by the owner only (mode 0600
-/// on Unix), atomically (temporary file, then rename). The file work runs on the `blocking`
-/// thread pool (the one async-std and smol use), not on the executor.
+/// Writes `keys` to `path` (see [`sam_proto::client::save_keys_blocking`]) on the
+/// `blocking` thread pool (the one async-std and smol use).
 pub async fn save_keys(path: impl AsRef<Path>, keys: &PrivateKeys) -> Result<()> {
     let (path, keys) = (path.as_ref().to_owned(), keys.clone());
     blocking::unblock(move || sam_proto::client::save_keys_blocking(&path, &keys)).await
 }
 
-/// Reads keys written by [`save_keys`] (or any file holding the base64 private key blob;
-/// surrounding whitespace is ignored), on the `blocking` thread pool.
+/// Reads keys written by [`save_keys`] (see [`sam_proto::client::load_keys_blocking`]), on
+/// the `blocking` thread pool.
 pub async fn load_keys(path: impl AsRef<Path>) -> Result<PrivateKeys> {
     let path = path.as_ref().to_owned();
     blocking::unblock(move || sam_proto::client::load_keys_blocking(&path)).await

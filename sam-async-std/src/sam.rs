@@ -8,14 +8,13 @@ use sam_proto::exchange::Request;
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::session::{Call, Operation};
 
-use crate::driver::{call, now};
+use crate::driver::{now, run};
 use crate::session::Session;
 use crate::{Result, SamConfig};
 
 /// A SAM bridge: where it is and how to talk to it. Cheap to clone.
 ///
-/// Every call opens its own socket; nothing is shared between calls but the configuration.
-/// All methods are cancel safe (dropping a future closes its socket). Timeouts: see
+/// Every call opens its own socket. All methods are cancel safe (dropping a future closes its socket). Timeouts: see
 /// [`sam_proto::session`].
 #[derive(Debug, Clone)]
 pub struct Sam {
@@ -25,8 +24,9 @@ pub struct Sam {
 impl Sam {
     /// A handle for the bridge described by `config`.
     pub fn new(config: SamConfig) -> Sam {
-        let config = Arc::new(config);
-        Sam { config }
+        Sam {
+            config: Arc::new(config),
+        }
     }
 
     /// A handle for [`SamConfig::from_env`] (`SAM_ADDR`, `SAM_UDP_ADDR`, else the defaults).
@@ -41,8 +41,8 @@ impl Sam {
 
     /// `request` on a socket of its own.
     async fn call<R: Request>(&self, operation: Operation, request: R) -> Result<R::Output> {
-        let machine = Call::new(&self.config, operation, request, now())?;
-        Ok(call(&self.config, machine, None).await?.2)
+        let call = Call::new(&self.config, operation, request, now())?;
+        Ok(run(&self.config, call, None).await?.3)
     }
 
     /// Asks the bridge for a new destination with signature type `sig` (`DEST GENERATE`).
@@ -52,36 +52,17 @@ impl Sam {
             .await
     }
 
-    /// Resolves `name` on a fresh socket, without a session.
-    ///
-    /// Bridges resolve through a shared router destination here, which may not be able to
-    /// fetch lease sets (i2pd without outbound tunnels answers "not found" for any `.b32.i2p`
-    /// it has not cached): [`Session::lookup`] is the reliable way.
+    /// Resolves `name` on a fresh socket, without a session, through the router's shared
+    /// destination, which may lack lease sets: [`Session::lookup`] is the reliable way.
     pub async fn lookup(&self, name: &str) -> Result<Destination> {
         let request = NamingLookup::new(name.to_owned());
         self.call(Operation::Lookup, request).await
     }
 
-    /// Checks that the bridge answers: `PING` on a socket of its own, done when the matching
-    /// `PONG` arrives.
-    ///
-    /// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
-    /// [`Error::NeedsVersion`](crate::Error::NeedsVersion). Bridges that ignore `PING`
-    /// (emissary 0.4) end in [`Error::Timeout`](crate::Error::Timeout). A socket of its own,
-    /// because i2pd 2.59 closes the socket after its `PONG`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> sam_async_std::Result<()> {
-    /// let sam = sam_async_std::Sam::from_env();
-    /// match sam.ping().await {
-    ///     Ok(()) => println!("the bridge answered PING"),
-    ///     Err(sam_async_std::Error::NeedsVersion { negotiated, .. }) => {
-    ///         println!("a SAM {negotiated} bridge: no PING")
-    ///     }
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(()) }
-    /// ```
+    /// Checks that the bridge answers: `PING` on a socket of its own (i2pd 2.59 closes it
+    /// after its `PONG`), done when the matching `PONG` arrives. A SAM 3.1 bridge gets only
+    /// `HELLO`: [`Error::NeedsVersion`](crate::Error::NeedsVersion); one that ignores `PING`
+    /// (emissary 0.4): [`Error::Timeout`](crate::Error::Timeout).
     pub async fn ping(&self) -> Result<()> {
         self.call(Operation::Ping, ping_command()).await
     }

@@ -2,92 +2,62 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use async_net::{TcpStream, UdpSocket};
-use futures_core::Stream as AsyncIter;
-use sam_proto::client::{default_udp_bridge, random_seed, ConnectOptions, SessionOptions};
-use sam_proto::exchange::{Accepted, Request};
+use sam_proto::client::{random_seed, Accepts, ConnectOptions, SessionOptions};
+use sam_proto::exchange::Request;
 use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
 use sam_proto::Version;
 
 use crate::control::{self, Control};
-use crate::driver::{self, bind_udp, now, Link};
+use crate::driver::{bind_udp, now, run};
 use crate::{DatagramSocket, Error, Result, SamConfig, Stream, Style, SubsessionOptions};
 
 /// A stream opened to us: from [`Session::accept`], [`Session::incoming`] or
-/// [`read_forwarded`].
-#[derive(Debug)]
-pub struct Incoming {
-    /// The stream itself.
-    pub stream: Stream,
-    /// The peer's destination, if the bridge told.
-    pub peer: Option<Destination>,
-    /// Peer's port, from bridges that send ports (SAM 3.2+).
-    pub from_port: Option<u16>,
-    /// Our port the peer asked for, from bridges that send ports (SAM 3.2+).
-    pub to_port: Option<u16>,
-}
+/// [`read_forwarded`], with who opened it.
+pub type Incoming = sam_proto::client::Incoming<Stream>;
 
-impl Incoming {
-    fn new(stream: Stream, said: Accepted) -> Incoming {
-        let (peer, from_port, to_port) = (said.peer, said.from_port, said.to_port);
-        Incoming {
-            stream,
-            peer,
-            from_port,
-            to_port,
-        }
-    }
-}
-
-/// What a session and its sub-sessions share; dropped with the last handle, which ends the
-/// control task (and the session).
-struct Shared {
-    config: Arc<SamConfig>,
+/// What a session and its sub-sessions share; dropping it ends the session.
+pub(crate) struct Shared {
+    pub(crate) config: Arc<SamConfig>,
     /// The session created on the control socket (sub-sessions are added to it).
     primary: Arc<SessionInfo>,
-    /// Our end of the control socket (UDP sockets bind to its IP) and the bridge's.
+    /// The control socket's ends (UDP sockets bind to our IP).
     local: SocketAddr,
-    bridge: SocketAddr,
-    control: Control,
+    pub(crate) bridge: SocketAddr,
+    pub(crate) control: Control,
 }
 
 /// A SAM session: a destination on the bridge, alive as long as its control socket.
 ///
-/// Clones are cheap handles to the same session. A background task owns the control socket:
-/// it answers the bridge's `PING`s, receives datagrams, and runs [`lookup`](Self::lookup),
-/// [`add`](Self::add) and [`remove`](Self::remove) one at a time. The session ends with
-/// [`close`](Self::close), when the bridge closes the socket, or when the last handle (also
-/// those inside [`Stream`]s, [`Forward`]s, [`DatagramSocket`]s and [`IncomingStreams`]) is
-/// dropped; from then on every call fails with [`Error::SessionClosed`]. Timeouts: see
-/// [`sam_proto::session`].
+/// Clones are cheap handles to the same session. A background thread owns the control
+/// socket (`PING`s, datagrams, [`lookup`](Self::lookup), [`add`](Self::add),
+/// [`remove`](Self::remove)). The session ends with [`close`](Self::close), when the bridge
+/// closes the socket, or when the last handle (also inside a [`Stream`], [`Forward`],
+/// [`DatagramSocket`] or [`IncomingStreams`]) is dropped; then every call fails with
+/// [`Error::SessionClosed`]. Timeouts: see [`sam_proto::session`].
 ///
-/// **Cancel safety**: any future of a session may be dropped at any await and the session
-/// remains usable. [`connect`](Self::connect), [`accept`](Self::accept) and
-/// [`forward`](Self::forward) each own a socket, closed by the drop. A dropped control-socket
-/// command is run to its end by the background task, which throws its answer away.
+/// **Cancel safety**: any future may be dropped at any await; the session stays usable (a
+/// stream operation's socket is closed; a control command's answer is thrown away).
 #[derive(Clone)]
 pub struct Session {
-    shared: Arc<Shared>,
-    info: Arc<SessionInfo>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) info: Arc<SessionInfo>,
     /// DATAGRAM/RAW: the socket the bridge forwards to.
-    udp: Option<UdpSocket>,
+    pub(crate) udp: Option<UdpSocket>,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("id", &self.id())
-            .field("style", &self.style())
-            .field("address", &format_args!("{}", self.address()))
-            .field("version", &format_args!("{}", self.version()))
-            .field("closed", &self.is_closed())
-            .finish()
+        let (id, style, closed) = (self.id(), self.style(), self.is_closed());
+        let (address, version) = (self.address(), self.version());
+        write!(
+            f,
+            "Session {{ id: {id:?}, style: {style:?}, address: {address}, "
+        )?;
+        write!(f, "version: {version}, closed: {closed} }}")
     }
 }
 
@@ -95,17 +65,22 @@ impl Session {
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
-        let mut link = Link::default();
-        let info = Arc::new(driver::run(&config, setup, &mut link).await?);
-        let socket = link.socket()?;
-        let shared = Shared {
-            local: socket.local_addr()?,
-            bridge: socket.peer_addr()?,
-            control: control::spawn(SessionCore::new(&config, info.version()), socket, link.buf)?,
-            primary: info.clone(),
+        let (socket, input, udp, info) = run(&config, setup, None).await?;
+        let (local, bridge, core) = (
+            socket.local_addr()?,
+            socket.peer_addr()?,
+            SessionCore::new(&config, info.version()),
+        );
+        let control = control::spawn(core, socket, input)?;
+        let info = Arc::new(info);
+        let primary = info.clone();
+        let shared = Arc::new(Shared {
             config,
-        };
-        let (shared, udp) = (Arc::new(shared), link.udp);
+            primary,
+            local,
+            bridge,
+            control,
+        });
         Ok(Session { shared, info, udp })
     }
 
@@ -149,27 +124,28 @@ impl Session {
         self.shared.control.is_closed()
     }
 
-    /// Ends the session on the bridge (and, with it, its sub-sessions and all their streams),
-    /// with `QUIT` where the bridge knows it (see [`sam_proto::session::SessionCore::close`]).
-    /// Returns once the control socket is closed. Data written to the session's streams and
-    /// not yet delivered may be lost.
+    /// Ends the session on the bridge, its sub-sessions and streams (data not yet delivered
+    /// may be lost), with `QUIT` where the bridge knows it (see [`SessionCore::close`]).
+    /// Returns once the control socket is closed.
     pub async fn close(&self) {
         self.shared.control.close().await
     }
 
-    /// Runs `call` on a socket of its own, for a stream that keeps this session open. A
-    /// failure is [`Error::SessionClosed`] if the session is closed.
+    /// Runs `call` on a socket of its own, for a stream that keeps this session open. Any
+    /// failure of a closed session is [`Error::SessionClosed`].
     async fn stream<R: Request>(&self, call: Call<R>) -> Result<(Stream, R::Output)> {
-        let outcome = match self.is_closed() {
-            true => Err(Error::SessionClosed),
-            false => driver::call(self.config(), call, None).await,
-        };
-        let (socket, leftover, output) = outcome.map_err(|e| match self.is_closed() {
-            true => Error::SessionClosed,
-            false => e,
-        })?;
-        let stream = Stream::from_parts(socket, leftover).kept_by(self.clone());
-        Ok((stream, output))
+        let mut outcome = Err(Error::SessionClosed);
+        if !self.is_closed() {
+            outcome = run(self.config(), call, None).await;
+        }
+        match outcome {
+            Ok((socket, leftover, _, output)) => {
+                let stream = Stream::from_parts(socket, leftover);
+                Ok((stream.kept_by(self.clone()), output))
+            }
+            Err(_) if self.is_closed() => Err(Error::SessionClosed),
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens a stream to `dest` (base64 destination, `.b32.i2p` address or host name, sent
@@ -195,31 +171,20 @@ impl Session {
     /// Accept after accept, as a [`futures_core::Stream`] that ends after yielding
     /// [`Error::SessionClosed`].
     pub fn incoming(&self) -> IncomingStreams {
-        let accepts = futures_lite::stream::unfold(Some(self.clone()), |session| async move {
-            let session = session?;
-            let next = session.accept().await;
-            let more = !matches!(next, Err(Error::SessionClosed));
-            Some((next, more.then_some(session)))
-        });
         let session = self.clone();
-        IncomingStreams {
-            session,
-            accepts: Box::pin(accepts),
-        }
+        Accepts::new(move || {
+            let session = session.clone();
+            Box::pin(async move { session.accept().await })
+        })
     }
 
     /// Has the bridge connect to `local` for each incoming stream (whose first line
     /// [`read_forwarded`] reads), for as long as the returned [`Forward`] lives.
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let host = local.ip().to_string();
-        let call = self
-            .info
-            .forward(self.config(), host, local.port(), now())?;
-        let (stream, ()) = self.stream(call).await?;
-        Ok(Forward {
-            _stream: stream,
-            local,
-        })
+        let (host, port) = (local.ip().to_string(), local.port());
+        let call = self.info.forward(self.config(), host, port, now())?;
+        let _stream = self.stream(call).await?.0;
+        Ok(Forward { _stream, local })
     }
 
     /// Resolves a host name, `.b32.i2p` address, base64 destination or `ME` on the session's
@@ -229,8 +194,8 @@ impl Session {
         Ok(done.await?.into_destination()?)
     }
 
-    /// Adds a sub-session to this [`Style::Primary`] session. The handle it returns shares
-    /// the primary's control socket (closing it closes the primary).
+    /// Adds a sub-session to this [`Style::Primary`] session; the handle shares the primary's
+    /// control socket (closing it closes the primary).
     pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
         let primary = &self.shared.primary;
         primary.check_add(&options)?;
@@ -247,75 +212,25 @@ impl Session {
     /// Removes sub-session `id` from this primary session.
     pub async fn remove(&self, id: &str) -> Result<()> {
         let command = SessionInfo::remove(id)?;
-        self.shared.control.command(command).await.map(|_| ())
+        self.shared.control.command(command).await.map(drop)
     }
 
-    /// The datagram socket of a DATAGRAM or RAW (sub-)session: it receives on the UDP socket
-    /// the bridge was given at creation and sends to the bridge's UDP port
-    /// ([`SamConfig::udp_address`], else the TCP port - 1).
+    /// The datagram socket of a DATAGRAM or RAW (sub-)session: it sends to the bridge's UDP
+    /// port ([`SamConfig::udp_address`], else the TCP port - 1).
     pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
-        if self.is_closed() {
-            return Err(Error::SessionClosed);
-        }
-        self.info.check_datagrams()?;
-        let udp = self.udp.clone();
-        let udp = udp.ok_or_else(|| Error::Io(std::io::ErrorKind::NotConnected.into()))?;
-        let bridge = match &self.config().udp_address {
-            Some(address) => async_net::resolve(address.as_str()).await?.first().copied(),
-            None => Some(default_udp_bridge(self.shared.bridge)?),
-        };
-        let Some(bridge) = bridge else {
-            let why = "no usable SAM UDP address for the bridge";
-            return Err(Error::InvalidInput(why.to_owned()));
-        };
-        let skipped = AtomicU64::new(0);
-        let session = self.clone();
-        Ok(DatagramSocket {
-            session,
-            udp,
-            bridge,
-            skipped,
-        })
-    }
-
-    pub(crate) fn info(&self) -> &SessionInfo {
-        &self.info
-    }
-
-    pub(crate) fn control(&self) -> &Control {
-        &self.shared.control
+        DatagramSocket::new(self).await
     }
 }
 
 /// The streams of [`Session::incoming`]: a [`futures_core::Stream`] of [`Incoming`], one
 /// accept at a time, ending after [`Error::SessionClosed`]. Dropping it cancels the accept
 /// in progress.
-pub struct IncomingStreams {
-    session: Session,
-    accepts: Pin<Box<dyn AsyncIter<Item = Result<Incoming>> + Send>>,
-}
-
-impl fmt::Debug for IncomingStreams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("IncomingStreams")
-            .field(&self.session)
-            .finish()
-    }
-}
-
-impl AsyncIter for IncomingStreams {
-    type Item = Result<Incoming>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.accepts.as_mut().poll_next(cx)
-    }
-}
+pub type IncomingStreams = Accepts<Incoming>;
 
 /// A `STREAM FORWARD` in force (from [`Session::forward`]); it keeps its session open, and
 /// dropping it closes its socket, so the bridge stops forwarding.
 #[derive(Debug)]
 pub struct Forward {
-    /// The forward's socket, holding the session.
     _stream: Stream,
     local: SocketAddr,
 }
@@ -327,14 +242,11 @@ impl Forward {
     }
 }
 
-/// Reads the line with the peer's destination that the bridge sends first on a connection
-/// it forwarded (accepted on the listener given to [`Session::forward`]); what follows is
-/// the stream. It has no timeout of its own: race it with a timer if the connection may
-/// stall. An async-std `TcpStream` converts with `std::net::TcpStream::try_from` and then
-/// `async_net::TcpStream::try_from`.
+/// Reads the peer line the bridge sends first on a connection it forwarded (to the listener
+/// given to [`Session::forward`]); the stream follows. No timeout: race it with a timer if
+/// need be. An async-std `TcpStream` converts through `std::net::TcpStream::try_from`.
 pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
     let config = SamConfig::default();
-    let (socket, leftover, said) =
-        driver::call(&config, SessionInfo::forwarded(), Some(tcp)).await?;
+    let (socket, leftover, _, said) = run(&config, SessionInfo::forwarded(), Some(tcp)).await?;
     Ok(Incoming::new(Stream::from_parts(socket, leftover), said))
 }

@@ -1,25 +1,22 @@
 //! A connected I2P stream: the async-net socket plus the bytes read past the handshake.
 
-use sam_proto::client::Leftover;
-use std::fmt;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_net::TcpStream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use sam_proto::client::Leftover;
 
 use crate::Session;
 
-/// An I2P stream, from [`connect`](crate::Session::connect),
-/// [`accept`](crate::Session::accept) or [`read_forwarded`](crate::read_forwarded): a
-/// futures-io [`AsyncRead`] + [`AsyncWrite`].
+/// An I2P stream, from [`connect`](Session::connect), [`accept`](Session::accept) or
+/// [`read_forwarded`](crate::read_forwarded): a futures-io [`AsyncRead`] + [`AsyncWrite`].
 ///
-/// It is the [`async_net::TcpStream`] to the bridge (smol's socket type, on the reactor
-/// async-std uses too) and the application bytes that came in with the end of the SAM
-/// handshake. Reads return those bytes first, then go to the socket; writes go to the socket.
-/// Dropping the stream closes it. A stream from `connect` or `accept` keeps its
-/// [`Session`] open (the read half of [`into_split`](Self::into_split) does).
+/// It is the [`async_net::TcpStream`] to the bridge and the application bytes that came in
+/// with the end of the SAM handshake, which reads return first. Dropping it closes it. A
+/// stream from `connect` or `accept` keeps its [`Session`] open (after
+/// [`into_split`](Self::into_split), its read half does).
 #[derive(Debug)]
 pub struct Stream {
     /// A stream reads exactly like its read half; writes use the same socket.
@@ -30,8 +27,7 @@ impl Stream {
     /// A stream from a socket whose SAM handshake is over, and the `leftover` bytes that were
     /// read past the handshake.
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
-        let leftover = Leftover::new(leftover);
-        let session = None;
+        let (leftover, session) = (Leftover::new(leftover), None);
         let read = StreamReadHalf {
             socket,
             leftover,
@@ -69,6 +65,10 @@ impl Stream {
         let write = self.read.socket.clone();
         (self.read, write)
     }
+
+    fn socket(self: Pin<&mut Self>) -> Pin<&mut TcpStream> {
+        Pin::new(&mut self.get_mut().read.socket)
+    }
 }
 
 impl AsyncRead for Stream {
@@ -87,7 +87,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().read.socket).poll_write(cx, buf)
+        self.socket().poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -95,23 +95,23 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().read.socket).poll_write_vectored(cx, bufs)
+        self.socket().poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().read.socket).poll_flush(cx)
+        self.socket().poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().read.socket).poll_close(cx)
+        self.socket().poll_close(cx)
     }
 }
 
 /// The read half of a [`Stream`] (from [`Stream::into_split`]): the leftover bytes, then
 /// the socket.
+#[derive(Debug)]
 pub struct StreamReadHalf {
     socket: TcpStream,
-    /// Only ever read from the front (never pushed to), so it stays one contiguous slice.
     leftover: Leftover,
     session: Option<Session>,
 }
@@ -123,16 +123,6 @@ impl StreamReadHalf {
     }
 }
 
-impl fmt::Debug for StreamReadHalf {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = f.debug_struct("StreamReadHalf");
-        out.field("socket", &self.socket)
-            .field("buffered", &self.leftover.unread().len())
-            .field("session", &self.session.as_ref().map(Session::id))
-            .finish()
-    }
-}
-
 impl AsyncRead for StreamReadHalf {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -140,9 +130,9 @@ impl AsyncRead for StreamReadHalf {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.leftover.is_empty() || buf.is_empty() {
-            return Pin::new(&mut this.socket).poll_read(cx, buf);
+        match this.leftover.is_empty() || buf.is_empty() {
+            true => Pin::new(&mut this.socket).poll_read(cx, buf),
+            false => Poll::Ready(Ok(this.leftover.read_into(buf))),
         }
-        Poll::Ready(Ok(this.leftover.read_into(buf)))
     }
 }
