@@ -12,10 +12,8 @@ use crate::driver::{now, run};
 use crate::session::Session;
 use crate::{Result, SamConfig};
 
-/// A SAM bridge: where it is and how to talk to it. Cheap to clone.
-///
-/// Every call opens its own socket; nothing is shared between calls but the configuration.
-/// All methods are cancel safe (dropping a future closes its socket). Timeouts: see
+/// A SAM bridge: where it is and how to talk to it. Cheap to clone. Every call opens its own
+/// socket and is cancel safe (dropping its future closes the socket). Timeouts: see
 /// [`sam_proto::session`].
 #[derive(Debug, Clone)]
 pub struct Sam {
@@ -49,43 +47,21 @@ impl Sam {
         Ok(run(&self.config, call, None).await?.output)
     }
 
-    /// Asks the bridge for a new destination with signature type `sig` (`DEST GENERATE`).
-    /// Nothing is published; use the keys in [`SessionOptions::keys`] to go online.
+    /// A new destination with signature type `sig` (`DEST GENERATE`); nothing is published.
     pub async fn generate_destination(&self, sig: SigType) -> Result<PrivateKeys> {
         let command = DestGenerate::new(sig);
         self.call(Operation::DestGenerate, command).await
     }
 
-    /// Resolves `name` on a fresh socket, without a session.
-    ///
-    /// Bridges resolve through a shared router destination here, which may not be able to
-    /// fetch lease sets (i2pd without outbound tunnels answers "not found" for any `.b32.i2p`
-    /// it has not cached): [`Session::lookup`] is the reliable way.
+    /// Resolves `name` on a fresh socket, without a session ([`Session::lookup`] is more
+    /// reliable: see [`SessionInfo::lookup`](sam_proto::session::SessionInfo::lookup)).
     pub async fn lookup(&self, name: &str) -> Result<Destination> {
         let command = NamingLookup::new(name.to_owned());
         self.call(Operation::Lookup, command).await
     }
 
-    /// Checks that the bridge answers: `PING` on a socket of its own, done when the matching
-    /// `PONG` arrives.
-    ///
-    /// `PING` is SAM 3.2: a 3.1 bridge gets nothing but the `HELLO` and the answer is
-    /// [`Error::NeedsVersion`](crate::Error::NeedsVersion). Bridges that ignore `PING`
-    /// (emissary 0.4) end in [`Error::Timeout`](crate::Error::Timeout). A socket of its own,
-    /// because i2pd 2.59 closes the socket after its `PONG`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> sam_tokio::Result<()> {
-    /// let sam = sam_tokio::Sam::from_env();
-    /// match sam.ping().await {
-    ///     Ok(()) => println!("the bridge answered PING"),
-    ///     Err(sam_tokio::Error::NeedsVersion { negotiated, .. }) => {
-    ///         println!("a SAM {negotiated} bridge: no PING")
-    ///     }
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(()) }
-    /// ```
+    /// Checks that the bridge answers `PING` (SAM 3.2) on a socket of its own; what each
+    /// bridge does: [`ping_command`].
     pub async fn ping(&self) -> Result<()> {
         self.call(Operation::Ping, ping_command()).await
     }

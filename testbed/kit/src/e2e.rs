@@ -920,6 +920,42 @@ macro_rules! sam_e2e_suite {
         }
 
         #[test]
+        fn a_stream_keeps_its_session_alive() {
+            let fx = fixture();
+            run(task!({
+                let _exclusive = aw!(lock(&fx.b_accepts));
+                aw!(within(120, "stream keeps session", task!({
+                    let b = fx.b.clone();
+                    let acceptor = spawn(task!(aw!(b.accept())));
+                    let dest = fx.b.destination().to_base64();
+                    // The session is a temporary, dropped at the end of this statement: only
+                    // the stream holds it.
+                    let mut stream = aw!(aw!(fx.sam.session(options(Style::Stream)))
+                        .expect("a new session")
+                        .connect(&dest))
+                    .expect("connect through a session nobody keeps");
+                    let mut incoming = aw!(join(acceptor)).expect("B accepts");
+                    // Time for a closing session to take its streams with it.
+                    aw!(sleep(Duration::from_secs(2)));
+                    let data = $crate::data::xorshift_bytes(64 * 1024, 4242);
+                    let echo = spawn(task!({
+                        let mut buf = vec![0u8; 64 * 1024];
+                        aw!(incoming.stream.read_exact(&mut buf)).expect("B reads 64 KiB");
+                        aw!(incoming.stream.write_all(&buf)).expect("B echoes");
+                        let _ = aw!(incoming.stream.read(&mut [0u8; 1]));
+                    }));
+                    aw!(stream.write_all(&data)).expect("write 64 KiB");
+                    let mut back = vec![0u8; 64 * 1024];
+                    aw!(stream.read_exact(&mut back)).expect("read the echo");
+                    assert!(back == data, "the 64 KiB echo differs");
+                    drop(stream);
+                    aw!(join(echo));
+                })));
+                $crate::matrix::pass(ADAPTER, "stream: keeps its session alive (session never bound)", "64 KiB echoed");
+            }))
+        }
+
+        #[test]
         fn closing_the_session_ends_its_streams() {
             let fx = fixture();
             run(task!({
