@@ -1,214 +1,189 @@
-//! The thread that owns a session's control socket.
-//!
-//! The socket that created a session must stay open (closing it ends the session) and must be
-//! read all the time (bridges may probe with `PING` and deliver datagrams on it). One thread
-//! reads it and feeds sam-proto's [`ControlSocket`] machine, which sits behind a mutex: the
-//! thread answers probes, queues datagrams and hands each completion to the caller waiting for
-//! it. A caller starts its command on the machine and writes the bytes under the same lock,
-//! one command at a time. An answer whose caller has given up is dropped when it arrives, and
-//! the next command waits for it, so the socket is never left in the middle of an exchange.
+//! A session's control socket: sam-proto's [`SessionCore`] under a mutex. A reader thread
+//! feeds it the bridge's bytes (its timer is the read timeout); a caller submits a command
+//! and waits on the condition variable for its completion, firing the timer meanwhile.
+//! Whoever gave the core an input writes what it transmits and collects its events.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
-use sam_proto::control::{
-    Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram,
-};
+use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
+use sam_proto::session::{CommandId, Failure, SessionCore, SessionEvent, SessionInfo};
 
-use crate::driver::{Deadline, Opened};
-use crate::{Error, Result};
+use crate::driver::{is_timeout, left, now};
+use crate::{Result, SamConfig};
 
-/// Datagrams delivered on the control socket and not yet read.
-const DATAGRAM_QUEUE: usize = 256;
-/// How much to read at once.
-const READ_CHUNK: usize = 16 * 1024;
-
-/// The control socket of a session, shared by its handles and its reader thread.
+/// What a session and its sub-sessions share; the last handle dropped ends the session.
 #[derive(Debug)]
 pub(crate) struct Control {
-    state: Mutex<State>,
-    /// Signalled when a command finishes and when the socket closes.
-    changed: Condvar,
-    /// For writes (under the `state` lock) and shutdown; the thread reads a clone.
+    pub(crate) config: Arc<SamConfig>,
+    /// The session as created (sub-sessions are added to it).
+    pub(crate) created: SessionInfo,
+    /// Written under the lock; the reader thread reads a clone.
     pub(crate) socket: TcpStream,
+    state: Mutex<State>,
+    /// Signalled after every input.
+    changed: Condvar,
 }
 
 #[derive(Debug)]
 struct State {
-    machine: ControlSocket,
-    /// The command in flight: its name, and where its caller waits (if it still does).
-    pending: Option<(&'static str, SyncSender<Result<Completion>>)>,
+    core: SessionCore,
+    done: HashMap<CommandId, std::result::Result<Completion, Failure>>,
+    /// Datagrams delivered on the control socket, not yet read (at most 256).
     datagrams: VecDeque<ReceivedDatagram>,
-    closed: bool,
-}
-
-/// Locks, ignoring poisoning (nothing that can panic runs under these locks).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Control {
-    /// Starts the reader thread for a socket that has just created a session. Writes to the
-    /// socket give up (and close it) after `write_timeout`.
-    pub(crate) fn spawn(opened: Opened, write_timeout: Duration) -> Result<Arc<Control>> {
-        let reader = opened.socket.try_clone()?;
-        opened.socket.set_write_timeout(Some(write_timeout))?;
-        let control = Arc::new(Control {
-            state: Mutex::new(State {
-                machine: ControlSocket::new(opened.version),
-                pending: None,
-                datagrams: VecDeque::new(),
-                closed: false,
-            }),
-            changed: Condvar::new(),
-            socket: opened.socket,
+    /// Starts the reader thread on the socket that created the session (`first`: the bytes
+    /// read past `SESSION STATUS`).
+    pub(crate) fn spawn(
+        config: Arc<SamConfig>,
+        created: SessionInfo,
+        socket: TcpStream,
+        first: &[u8],
+    ) -> Result<Arc<Control>> {
+        let mut core = SessionCore::new(&config, created.version());
+        core.feed(first);
+        let reader = socket.try_clone()?;
+        // A write blocked this long ends the session: the bridge no longer reads.
+        socket.set_write_timeout(Some(config.connect_timeout))?;
+        let (done, datagrams) = (HashMap::new(), VecDeque::new());
+        let state = Mutex::new(State {
+            core,
+            done,
+            datagrams,
         });
-        let thread = control.clone();
-        std::thread::Builder::new()
-            .name("sam-control".to_owned())
-            .spawn(move || thread.read_loop(reader, opened.buf))?;
+        let changed = Condvar::new();
+        let control = Arc::new(Control {
+            config,
+            created,
+            socket,
+            state,
+            changed,
+        });
+        let weak = Arc::downgrade(&control);
+        let thread = std::thread::Builder::new().name("sam-control".to_owned());
+        thread.spawn(move || read_loop(weak, reader))?;
         Ok(control)
     }
 
-    fn read_loop(&self, mut reader: TcpStream, first: Vec<u8>) {
-        let mut buf = vec![0u8; READ_CHUNK];
-        // Bytes read together with the SESSION STATUS line belong to this socket's machine.
-        let mut alive = self.step(Some(&first));
-        while alive {
-            alive = match reader.read(&mut buf) {
-                Ok(0) => self.step(None),
-                Ok(n) => self.step(buf.get(..n)),
-                Err(e) => e.kind() == io::ErrorKind::Interrupted,
-            };
-        }
-        // Closed from now on: later calls fail fast, a waiting caller is answered here.
-        self.shutdown();
-        let mut state = lock(&self.state);
-        state.closed = true;
-        if let Some((_, reply)) = state.pending.take() {
-            let _ = reply.try_send(Err(Error::SessionClosed));
-        }
-        self.changed.notify_all();
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands bridge bytes (`None`: end of file) to the machine, writes what it answers and
-    /// dispatches its events; `false` once the socket can no longer be used.
-    fn step(&self, input: Option<&[u8]>) -> bool {
-        let mut guard = lock(&self.state);
-        let state = &mut *guard;
-        match input {
-            None => state.machine.eof(),
-            Some(input) => {
-                if let Err(e) = state.machine.feed(input) {
-                    if let Some((operation, reply)) = state.pending.take() {
-                        let _ = reply.try_send(Err(Error::proto(operation, e)));
-                    }
-                    return false;
-                }
+    /// Writes what the core transmits and collects its events, then wakes the waiters;
+    /// `true` once the session is over.
+    fn pump(&self, state: &mut State) -> bool {
+        while let Some(bytes) = state.core.poll_transmit() {
+            if (&self.socket).write_all(bytes).is_err() {
+                state.core.eof();
             }
         }
-        let mut alive = self.flush(state);
-        while let Some(event) = state.machine.poll_event() {
+        while let Some(event) = state.core.poll_event() {
             match event {
-                ControlEvent::Completed(outcome) => {
-                    if let Some((operation, reply)) = state.pending.take() {
-                        let outcome = outcome.map_err(|e| match e {
-                            sam_proto::Error::Eof { .. } => Error::SessionClosed,
-                            e => Error::proto(operation, e),
-                        });
-                        // The caller may have given up (timeout): then the answer is dropped.
-                        let _ = reply.try_send(outcome);
-                    }
-                }
-                // Full queue: nobody reads datagrams; drop rather than stall the socket.
-                ControlEvent::Datagram(d) if state.datagrams.len() < DATAGRAM_QUEUE => {
+                SessionEvent::Completed(id, outcome) => drop(state.done.insert(id, outcome)),
+                SessionEvent::Datagram(d) if state.datagrams.len() < 256 => {
                     state.datagrams.push_back(d)
                 }
-                ControlEvent::Closed => alive = false,
-                // A bridge-side error report (it usually closes next) and future events.
+                SessionEvent::Closed => drop(self.socket.shutdown(Shutdown::Both)),
                 _ => {}
             }
         }
         self.changed.notify_all();
-        alive
+        state.core.is_closed()
     }
 
-    /// Writes what the machine has to send; `false` when the socket fails.
-    fn flush(&self, state: &mut State) -> bool {
-        while let Some(bytes) = state.machine.poll_transmit() {
-            if (&self.socket).write_all(bytes).is_err() {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Runs one command: waits for the command in flight to finish, then starts this one and
-    /// waits for its answer, all within `deadline` (which names the operation).
-    pub(crate) fn run(
+    /// Waits until `done` gives a value, firing the core's timer meanwhile.
+    fn wait<T>(
         &self,
-        deadline: Deadline,
-        command: ControlCommand<'_>,
-    ) -> Result<Completion> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        {
-            let mut state = lock(&self.state);
-            while state.pending.is_some() && !state.closed {
-                let left = deadline.left()?.unwrap_or(Duration::from_secs(1));
-                let waited = self.changed.wait_timeout(state, left);
-                state = waited.unwrap_or_else(PoisonError::into_inner).0;
+        mut state: MutexGuard<'_, State>,
+        done: impl Fn(&mut State) -> Option<T>,
+    ) -> T {
+        loop {
+            if let Some(value) = done(&mut state) {
+                return value;
             }
-            if state.closed {
-                return Err(Error::SessionClosed);
-            }
-            state
-                .machine
-                .start(command)
-                .map_err(|e| Error::proto(deadline.operation, e))?;
-            state.pending = Some((deadline.operation, reply));
-            if !self.flush(&mut state) {
-                // The reader thread sees the socket close and answers SessionClosed.
-                self.shutdown();
-            }
-        }
-        let answered = match deadline.left()? {
-            Some(left) => answer.recv_timeout(left),
-            None => answer.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match answered {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => Err(deadline.expired()),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::SessionClosed),
+            state = match state.core.poll_timeout().map(left) {
+                None => self
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(Some(left)) => {
+                    let waited = self.changed.wait_timeout(state, left);
+                    waited.unwrap_or_else(PoisonError::into_inner).0
+                }
+                Some(None) => {
+                    state.core.handle_timeout(now());
+                    self.pump(&mut state);
+                    state
+                }
+            };
         }
     }
 
-    /// `true` once the socket is closed (by us or by the bridge).
+    /// Runs one command and returns its completion.
+    pub(crate) fn run(&self, command: ControlCommand<'static>) -> Result<Completion> {
+        let mut state = self.lock();
+        let id = state.core.submit(command, now())?;
+        self.pump(&mut state);
+        Ok(self.wait(state, |state| state.done.remove(&id))?)
+    }
+
+    /// Ends the session ([`SessionCore::close`]) and returns once it is over.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.core.close(now());
+        self.pump(&mut state);
+        self.wait(state, |state| state.core.is_closed().then_some(()));
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.lock().core.is_closed()
     }
 
     /// The oldest datagram the bridge delivered on the control socket.
     pub(crate) fn pop_datagram(&self) -> Option<ReceivedDatagram> {
-        lock(&self.state).datagrams.pop_front()
+        self.lock().datagrams.pop_front()
     }
+}
 
-    /// Closes the socket, which ends the reader thread (and the session on the bridge).
-    pub(crate) fn shutdown(&self) {
-        let _ = self.socket.shutdown(Shutdown::Both);
+impl Drop for Control {
+    fn drop(&mut self) {
+        let mut state = self.lock();
+        state.core.shutdown();
+        self.pump(&mut state);
     }
+}
 
-    /// Waits until the reader thread has ended.
-    pub(crate) fn wait_closed(&self) {
-        let mut state = lock(&self.state);
-        while !state.closed {
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+/// Reads the control socket until the session is over or every handle is gone.
+fn read_loop(control: Weak<Control>, mut reader: TcpStream) {
+    // `Some(None)`: the timer is due (at first: act on the bytes fed already).
+    let (mut buf, mut timer) = (vec![0u8; 16 * 1024], Some(None));
+    loop {
+        let read =
+            match timer {
+                Some(None) => Ok(None),
+                wait => reader.set_read_timeout(wait.flatten()).and_then(|()| {
+                    match reader.read(&mut buf) {
+                        Err(e) if is_timeout(&e) => Ok(None),
+                        read => read.map(Some),
+                    }
+                }),
+            };
+        let Some(control) = control.upgrade() else {
+            return;
+        };
+        let mut state = control.lock();
+        match read {
+            Ok(Some(n @ 1..)) => state.core.feed(buf.get(..n).unwrap_or_default()),
+            Ok(None) => state.core.handle_timeout(now()),
+            Ok(Some(0)) | Err(_) => state.core.eof(),
         }
+        if control.pump(&mut state) {
+            return;
+        }
+        timer = state.core.poll_timeout().map(left);
     }
 }

@@ -1,53 +1,52 @@
 //! A connected I2P stream: the std socket plus the bytes read past the handshake.
 
+use std::borrow::Borrow;
 use std::io::{self, IoSlice, Read, Write};
-
-use sam_proto::client::Leftover;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 
-/// Serves the leftover bytes first, then reads `socket`.
-fn read_then(leftover: &mut Leftover, mut socket: impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    if leftover.is_empty() {
-        return socket.read(buf);
-    }
-    Ok(leftover.read_into(buf))
-}
+use sam_proto::client::Leftover;
 
-/// An I2P stream (from [`Session::connect`](crate::Session::connect),
-/// [`Session::accept`](crate::Session::accept) or a forwarded connection).
+use crate::Session;
+
+/// An I2P stream (from [`Session::connect`], [`Session::accept`] or a forwarded connection).
 ///
 /// It is the std [`TcpStream`] to the bridge plus the application bytes that were read
 /// together with the end of the SAM handshake: reads return those first, then read the
 /// socket; writes go straight to the socket. It comes with no socket timeouts set (set them
-/// on [`Stream::get_ref`]). Dropping the stream closes it.
-///
-/// The stream lives as long as its session: keep a [`Session`](crate::Session) handle while
-/// you use it (closing the session's control socket makes the bridge end its streams).
+/// on [`Stream::get_ref`]). Dropping the stream closes it; one from `connect` or `accept`
+/// holds its [`Session`] open until then (the bridge ends a session's streams with it).
 #[derive(Debug)]
-pub struct Stream {
-    socket: TcpStream,
+pub struct Stream<S = TcpStream> {
+    socket: S,
     leftover: Leftover,
+    session: Option<Session>,
 }
+
+/// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
+/// the socket. It holds the session open.
+pub type StreamReadHalf = Stream<Arc<TcpStream>>;
 
 impl Stream {
     /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it.
     pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
+        let (leftover, session) = (Leftover::new(leftover), None);
         Stream {
             socket,
-            leftover: Leftover::new(leftover),
+            leftover,
+            session,
         }
+    }
+
+    /// The same stream, holding `session` open.
+    pub(crate) fn with_session(self, session: Option<Session>) -> Stream {
+        Stream { session, ..self }
     }
 
     /// The socket and the unread leftover bytes (which come before anything the socket
     /// delivers).
     pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
         (self.socket, self.leftover.into_vec())
-    }
-
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
     }
 
     /// The underlying socket (for options such as timeouts or `set_nodelay`). Reading from it
@@ -60,26 +59,37 @@ impl Stream {
     /// thread or shutting down. The [`buffered`](Stream::buffered) bytes stay with `self`:
     /// the clone reads the socket only.
     pub fn try_clone(&self) -> io::Result<Stream> {
-        Ok(Stream::from_parts(self.socket.try_clone()?, Vec::new()))
+        let clone = Stream::from_parts(self.socket.try_clone()?, Vec::new());
+        Ok(clone.with_session(self.session.clone()))
     }
 
     /// Splits the stream into owned halves; the read half returns the leftover bytes first.
     pub fn into_split(self) -> (StreamReadHalf, StreamWriteHalf) {
         let socket = Arc::new(self.socket);
-        let write = StreamWriteHalf {
-            socket: socket.clone(),
-        };
-        let read = StreamReadHalf {
+        let write = StreamWriteHalf(socket.clone());
+        let (leftover, session) = (self.leftover, self.session);
+        let read = Stream {
             socket,
-            leftover: self.leftover,
+            leftover,
+            session,
         };
         (read, write)
     }
 }
 
-impl Read for Stream {
+impl<S> Stream<S> {
+    /// The application bytes already received and not yet read.
+    pub fn buffered(&self) -> &[u8] {
+        self.leftover.unread()
+    }
+}
+
+impl<S: Borrow<TcpStream>> Read for Stream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        read_then(&mut self.leftover, &mut self.socket, buf)
+        match self.leftover.is_empty() {
+            true => self.socket.borrow().read(buf),
+            false => Ok(self.leftover.read_into(buf)),
+        }
     }
 }
 
@@ -97,41 +107,18 @@ impl Write for Stream {
     }
 }
 
-/// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
-/// the socket.
-#[derive(Debug)]
-pub struct StreamReadHalf {
-    socket: Arc<TcpStream>,
-    leftover: Leftover,
-}
-
-impl StreamReadHalf {
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
-    }
-}
-
-impl Read for StreamReadHalf {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        read_then(&mut self.leftover, &*self.socket, buf)
-    }
-}
-
 /// The write half of a [`Stream`] (from [`Stream::into_split`]). Dropping it shuts down the
 /// writing direction of the socket (the peer reads the end of the stream), as tokio's does.
 #[derive(Debug)]
-pub struct StreamWriteHalf {
-    socket: Arc<TcpStream>,
-}
+pub struct StreamWriteHalf(Arc<TcpStream>);
 
 impl Write for StreamWriteHalf {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.socket).write(buf)
+        (&*self.0).write(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self.socket).write_vectored(bufs)
+        (&*self.0).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -141,6 +128,6 @@ impl Write for StreamWriteHalf {
 
 impl Drop for StreamWriteHalf {
     fn drop(&mut self) {
-        let _ = self.socket.shutdown(Shutdown::Write);
+        let _ = self.0.shutdown(Shutdown::Write);
     }
 }
