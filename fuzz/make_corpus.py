@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the sam-proto fuzz targets (fuzz/corpus/<target>/seed-*).
 
-Sources: the reply/command lines and transcripts of the SAM reference (shared/sam-reference.md
-§11) and of the i2pd 2.45 testbed report (shared/testbed/i2pd-2.45-report.md §3), with the real
-destinations of reference §11.5 and the constructed key blobs of §11.6 in place of the report's
+Sources: the reply/command lines and transcripts of the SAM reference (sam-proto/PROTOCOL.md
+§11) and of the i2pd 2.45 testbed report (§3, in testbed/i2pd-2.45-transcripts.md), with the real
+destinations of PROTOCOL.md §11.5 and the constructed key blobs of §11.6 in place of the transcripts'
 `<PUB524>` / `<PRIV908>` placeholders. Run from anywhere: `python3 fuzz/make_corpus.py`.
 It rewrites only files named seed-*; minimized finds (min-*, crash-*) are left alone.
 """
@@ -15,7 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
 
-# ---- key material (reference §11.5 real destinations, §11.6 constructed blobs) --------------
+# ---- key material (sam-proto/PROTOCOL.md §11.5 real destinations, §11.6 constructed blobs) ----
 ZZZ = "GKapJ8koUcBj~jmQzHsTYxDg2tpfWj0xjQTzd8BhfC9c3OS5fwPBNajgF-eOD6eCjFTqTlorlh7Hnd8kXj1qblUGXT-tDoR9~YV8dmXl51cJn9MVTRrEqRWSJVXbUUz9t5Po6Xa247Vr0sJn27R4KoKP8QVj1GuH6dB3b6wTPbOamC3dkO18vkQkfZWUdRMDXk0d8AdjB0E0864nOT~J9Fpnd2pQE5uoFT6P0DqtQR2jsFvf9ME61aqLvKPPWpkgdn4z6Zkm-NJOcDz2Nv8Si7hli94E9SghMYRsdjU-knObKvxiagn84FIwcOpepxuG~kFXdD5NfsH0v6Uri3usE3XWD7Pw6P8qVYF39jUIq4OiNMwPnNYzy2N4mDMQdsdHO3LUVh~DEppOy9AAmEoHDjjJxt2BFBbGxfdpZCpENkwvmZeYUyNCCzASqTOOlNzdpne8cuesn3NDXIpNnqEE6Oe5Qm5YOJykrX~Vx~cFFT3QzDGkIjjxlFBsjUJyYkFjBQAEAAcAAA=="
 I2P_PROJEKT = "8ZAW~KzGFMUEj0pdchy6GQOOZbuzbqpWtiApEj8LHy2~O~58XKxRrA43cA23a9oDpNZDqWhRWEtehSnX5NoCwJcXWWdO1ksKEUim6cQLP-VpQyuZTIIqwSADwgoe6ikxZG0NGvy5FijgxF4EW9zg39nhUNKRejYNHhOBZKIX38qYyXoB8XCVJybKg89aMMPsCT884F0CLBKbHeYhpYGmhE4YW~aV21c5pebivvxeJPWuTBAOmYxAIgJE3fFU-fucQn9YyGUFa8F3t-0Vco-9qVNSEWfgrdXOdKT6orr3sfssiKo3ybRWdTpxycZ6wB4qHWgTSU5A-gOA3ACTCMZBsASN3W5cz6GRZCspQ0HNu~R~nJ8V06Mmw~iVYOu5lDvipmG6-dJky6XRxCedczxMM1GWFoieQ8Ysfuxq-j8keEtaYmyUQme6TcviCEvQsxyVirr~dTC-F8aZ~y2AlG5IJz5KD02nO6TRkI2fgjHhv9OZ9nskh-I2jxAzFP6Is1kyAAAA"
 TRACKER = "gzBtMSRcMD6b36PmPCQWZhh30fYm2Ww2r4tRSref4N2T4~cnXK3DjJOuJwao2jRK4bZwX2Rkyjw849xrFMqaR3SdPe3-K61B~Kr9Uo1KLdm3~oahOWFmCaIlipPs-i3jdTT~721YUcYB09n4PGrDq5KZSOOBlLZKulJficO58QRUlDpva4OCCRrX9EUCoAavOciKpvKtnGwl6AiPFu8WnmEeGQ861vjdirjfkHWNp3gj9IjGuxJNcgyHi51BWYZM6il~LJTcbA4zuZn~qudHIx9uzUtO-t08yzSRrmfVwVVVru6-~BBX0ipADi9UGZjyB-PJEKKjizUPxSp2OCmiOlQ2iXpKs2j8yfjHJbn-eWKpIh4jfpNigy6AbDfzFivkvm8lt8CleYf-p3~SHdqIL0iEaacxi5BAU4Baj5yS818kPQP4hEEMMtq4WnKjl4IW64swXSg1wlVBTiKDJzzQGK20jySBuPxhEbd6sfAeirzn585g5EqeV8DLqsMfe5pZBQAEAAEAAA=="
@@ -65,7 +65,7 @@ def seed(target, name, data):
     S.setdefault(target, {})["seed-" + name] = data
 
 
-# ---- reply: reference §11.1-11.4, i2pd report §3 ------------------------------------------------
+# ---- reply: sam-proto/PROTOCOL.md §11.1-11.4, testbed/i2pd-2.45-transcripts.md ------------------
 R = [
     ("hello-ok-3.1", "HELLO REPLY RESULT=OK VERSION=3.1\n"),
     ("hello-ok-0.3-i2pd-bug", "HELLO REPLY RESULT=OK VERSION=0.3\n"),
@@ -107,7 +107,7 @@ R = [
 for n, l in R:
     seed("reply", n, l)
 
-# ---- command: i2pd report §3 (client side) and reference ---------------------------------------
+# ---- command: testbed/i2pd-2.45-transcripts.md (client side) and sam-proto/PROTOCOL.md ---------
 C = [
     ("hello-min-max", "HELLO VERSION MIN=3.1 MAX=3.3\n"),
     ("hello-bare", "HELLO VERSION\n"),
@@ -148,7 +148,7 @@ C = [
 for n, l in C:
     seed("command", n, l)
 
-# ---- line: reference §11.7 tokenizer table, multi-line reads ------------------------------------
+# ---- line: sam-proto/PROTOCOL.md §11.7 tokenizer table, multi-line reads ------------------------
 L = [
     ("tok-quoted-space", 'NAMING LOOKUP NAME="a b"\n'),
     ("tok-escaped-quotes", 'X Y KEY="say \\"hi\\""\n'),
@@ -249,7 +249,7 @@ K = [
 for n, d in K:
     seed("control", n, d)
 
-# ---- datagram: UDP packets (reference §8, §11.4; i2pd report Q7) ---------------------------------
+# ---- datagram: UDP packets (sam-proto/PROTOCOL.md §8, §11.4; transcripts Q7) --------------------
 D = [
     ("udp-3.0-ed25519-dest", "3.0 d1 " + PUB + "\nhello-1"),
     ("udp-3.0-dsa-dest", "3.0 mysession " + I2P_PROJEKT + "\n\x00\n\xffbinary"),

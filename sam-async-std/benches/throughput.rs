@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The structure of sam-tokio's bench (a): a fake bridge on loopback answers `HELLO`,
-//! `SESSION CREATE` (with the constructed keys of the SAM reference, §11.6) and
+//! `SESSION CREATE` (with the constructed keys of sam-proto/PROTOCOL.md §11.6) and
 //! `STREAM CONNECT`, after which the connection is spliced to a sink: `U` = count the bytes
 //! until EOF and answer the count (u64 LE); `D` + u64 LE n = send n bytes and close (the
 //! bridge, splice and sink are `sam_testkit::bench`'s, shared by the three adapters' benches). The raw socket

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! * **(a) Stream vs raw TcpStream throughput.** A fake bridge on loopback answers `HELLO`,
-//!   `SESSION CREATE` (with the constructed keys of the SAM reference, §11.6) and
+//!   `SESSION CREATE` (with the constructed keys of sam-proto/PROTOCOL.md §11.6) and
 //!   `STREAM CONNECT`, then splices the socket to a counting sink. The same splice is also
 //!   reachable on a second port without any handshake, for a raw `std::net::TcpStream`.
 //!   256 MiB go each way per transfer, 3 rounds of raw,Stream,Stream,raw (Stream,raw,raw,Stream
@@ -171,7 +171,7 @@ fn one_transfer(
 
 fn bench_throughput(full: bool) -> Result<(), BoxError> {
     let (len, rounds) = if full { (256 * MIB, 3) } else { (4 * MIB, 1) };
-    // The keys must be what the reference says they are.
+    // The keys must be what the reference (sam-proto/PROTOCOL.md §11.6) says they are.
     let keys = PrivateKeys::from_base64(REFERENCE_PRIV)?;
     assert_eq!(keys.destination().b32_address().to_string(), REFERENCE_B32);
 

@@ -57,7 +57,7 @@ fn allocs() -> usize {
 
 // ---- inputs ----------------------------------------------------------------------------------
 
-/// The constructed Ed25519 private key blob of the SAM reference, §11.6 (679 bytes, 908 chars).
+/// The constructed Ed25519 private key blob of sam-proto/PROTOCOL.md §11.6 (679 bytes, 908 chars).
 const PRIV: &str = include_str!("../tests/data/priv908.txt");
 
 /// Its public destination (391 bytes, 524 chars): what a bridge writes on an accepted stream.

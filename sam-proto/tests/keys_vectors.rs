@@ -1,4 +1,4 @@
-//! Test vectors for `sam_proto::keys` from the SAM reference (§3.4, §11.5, §11.6).
+//! Test vectors for `sam_proto::keys` from sam-proto/PROTOCOL.md (§3.4, §11.5, §11.6).
 
 use sam_proto::keys::{
     base64_decode, base64_encode, B32Address, CryptoType, Destination, KeyError, PrivateKeys,

@@ -1,5 +1,5 @@
-//! Reply and command lines from the SAM reference (§11.1–§11.6) and from the i2pd 2.45.1
-//! transcripts (testbed report §3), parsed to exact typed values, re-encoded where the original
+//! Reply and command lines from sam-proto/PROTOCOL.md (§11.1–§11.6) and from the i2pd 2.45.1
+//! transcripts (testbed/i2pd-2.45-transcripts.md), parsed to exact typed values, re-encoded where the original
 //! is canonical, and driven through the exchanges and the control socket.
 //!
 //! `<...>` placeholders of the documents are filled with real values: the constructed Ed25519
@@ -858,7 +858,7 @@ fn reference_11_4_client_udp_headers() {
 /// BUG: `UdpHeader::write_header` writes the destination with `Writer::token`, which refuses `=`.
 /// Every 524-char destination ends in `==`, so a client cannot send a datagram to any Ed25519
 /// destination, e.g. the packet of i2pd transcript Q7 (`b'3.0 d1 ' + <PUB524> + b'\n' + payload`)
-/// or Java's example header of reference §11.4 addressed to zzz.i2p. `parse_packet` accepts both.
+/// or Java's example header of PROTOCOL.md §11.4 addressed to zzz.i2p. `parse_packet` accepts both.
 #[test]
 fn udp_header_encodes_padded_destinations() {
     for packet in [
@@ -881,7 +881,7 @@ fn udp_header_encodes_padded_destinations() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// i2pd 2.45.1 transcripts (report §3): bridge lines
+// i2pd 2.45.1 transcripts (testbed/i2pd-2.45-transcripts.md): bridge lines
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -999,7 +999,7 @@ fn i2pd_transcript_bridge_lines() {
     ];
     check_vectors(&vectors);
 
-    // Exact sizes the report measured.
+    // Exact sizes the transcripts measured (testbed/i2pd-2.45-transcripts.md).
     let sizes = [
         ("HELLO REPLY RESULT=OK VERSION=3.0\n".to_owned(), 34),
         ("HELLO REPLY RESULT=NOVERSION\n".to_owned(), 29),
@@ -1033,7 +1033,7 @@ fn i2pd_transcript_bridge_lines() {
 }
 
 /// emissary sends some replies without the terminating newline and closes (peers.md,
-/// emissary report §5.4): the spelling differs, the meaning is the same.
+/// emissary report §5.4 in testbed/bridge-notes.md): the spelling differs, the meaning is the same.
 #[test]
 fn emissary_lines_without_newline() {
     let r = Reply::parse(b"SESSION STATUS RESULT=DUPLICATE_ID").unwrap();
@@ -1051,7 +1051,7 @@ fn emissary_lines_without_newline() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commands the clients of the i2pd report send
+// Commands the clients of the i2pd transcripts send (testbed/i2pd-2.45-transcripts.md)
 // ---------------------------------------------------------------------------------------------
 
 fn sid(id: &'static str) -> SessionId<'static> {
@@ -1487,7 +1487,7 @@ fn i2pd_transcript_client_commands() {
         check_command(line, expected, *canonical);
     }
 
-    // Lines the report shows that are not valid commands for this library.
+    // Lines the transcripts show that are not valid commands for this library.
     type ErrorCheck = fn(&Error) -> bool;
     let bad: &[(&[u8], ErrorCheck)] = &[
         (b"HELLO\n", |e| matches!(e, Error::UnexpectedLine { .. })),

@@ -8,7 +8,7 @@ use std::string::String;
 
 use super::{ClientError, ClientResult, Received, SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 
-/// Fresh entropy for [`SessionId::random`]: std's randomly keyed SipHash (seeded by the OS)
+/// Fresh entropy for [`SessionId::random`](crate::SessionId::random): std's randomly keyed SipHash (seeded by the OS)
 /// over a counter, the time and the process ID, so other bridge clients cannot guess IDs.
 pub fn random_seed() -> u64 {
     use core::hash::{BuildHasher, Hasher};
@@ -221,5 +221,29 @@ impl<T> futures_core::Stream for Accepts<T> {
         this.pending = None;
         this.done = matches!(result, Err(ClientError::SessionClosed));
         core::task::Poll::Ready(Some(result))
+    }
+}
+
+/// An active `STREAM FORWARD` (the adapters' `Forward`): the bridge connects to
+/// [`local_addr`](Forward::local_addr) for every incoming stream while it lives. It holds the
+/// forwarding socket (which keeps its session alive); dropping it stops forwarding.
+#[derive(Debug)]
+pub struct Forward<S> {
+    _socket: S,
+    local: std::net::SocketAddr,
+}
+
+impl<S> Forward<S> {
+    /// Forwarding to `local`, held open by `socket`.
+    pub fn new(socket: S, local: std::net::SocketAddr) -> Forward<S> {
+        Forward {
+            _socket: socket,
+            local,
+        }
+    }
+
+    /// Where the bridge connects to.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local
     }
 }

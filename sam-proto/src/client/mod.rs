@@ -19,6 +19,37 @@
 //!       i2cp.leaseSetEncType=4,0 inbound.length=0\n"
 //! );
 //! ```
+//!
+//! # The adapters' API
+//!
+//! The three adapters have the same nouns and verbs; what they mean is written here, once
+//! (timeouts: [`crate::session`]).
+//!
+//! * **`Sam`**: the bridge handle ([`SamConfig`]). Every call opens a socket of its own.
+//!   `generate_destination(sig)` (`DEST GENERATE`; nothing is published), `lookup(name)`
+//!   (`NAMING LOOKUP` without a session: bridges resolve through a shared router destination
+//!   that may not fetch lease sets, so a session's `lookup` is the reliable way), `ping()`
+//!   ([`ping_command`]), `session(options)` (`SESSION CREATE`, [`SessionOptions`]).
+//! * **`Session`**: a destination on the bridge with its control socket; clones are the same
+//!   session. `connect(dest)` / `connect_with(dest, ConnectOptions)`: a stream to a base64
+//!   destination, a `.b32.i2p` address or a host name (passed as-is). `accept()`: the next
+//!   stream someone opens to us, on a socket of its own, without a timeout; several may wait
+//!   at once. `incoming()`: one accept after another. `forward(addr)`: the bridge connects
+//!   to `addr` for every incoming stream while the `Forward` lives (`read_forwarded` reads
+//!   the peer line first). `lookup(name)`: `NAMING LOOKUP` on the control socket (also
+//!   `ME`). `add(SubsessionOptions)` / `remove(id)`: sub-sessions of a
+//!   [`Style::Primary`] session, sharing its control socket. `datagram_socket()`: send and
+//!   receive a DATAGRAM or RAW session's datagrams ([`DatagramInbox`]). `close()`: `QUIT` on a
+//!   3.2+ bridge, then the control socket closes, and with it every sub-session and stream.
+//! * **Lifetimes**: a `Stream` from `connect`/`accept`, a `Forward`, `IncomingStreams` and a
+//!   `DatagramSocket` keep their session alive; the session closes when its last handle is
+//!   dropped, when `close()` is called, or when the bridge closes the control socket. After
+//!   that every call fails with [`ClientError::SessionClosed`].
+//! * **`Stream`**: the runtime's TCP stream plus the bytes read past the handshake
+//!   ([`Leftover`]), read first; after the handshake it costs what the raw socket costs.
+//! * **Cancel safety** (async adapters): dropping any future at any await leaves the session
+//!   usable. Stream operations own their socket, which dropping closes; a control-socket
+//!   command is finished by the control task and its answer dropped.
 
 mod config;
 #[cfg(feature = "std")]
@@ -35,7 +66,7 @@ pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use host::{
     default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, Accepts, BoxFuture,
-    DatagramInbox, Incoming,
+    DatagramInbox, Forward, Incoming,
 };
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};

@@ -33,7 +33,7 @@
 //! | `session_timeout` | `SESSION CREATE`, `SESSION ADD`, `SESSION REMOVE` | the end of `HELLO`, or the call |
 //! | `stream_timeout` | `STREAM CONNECT`, `STREAM FORWARD` | the end of `HELLO` |
 //! | none | `STREAM ACCEPT` (waits for a peer as long as it takes) | |
-//! | [`QUIT_WAIT`](crate::client::QUIT_WAIT) | closing: the in-flight command and `QUIT` on a 3.2+ bridge | the close |
+//! | [`QUIT_WAIT`] | closing: the in-flight command and `QUIT` on a 3.2+ bridge | the close |
 //!
 //! So a stream connect may take up to `connect_timeout + stream_timeout` in all. A timeout
 //! too long to add to the current time never fires ([`Duration::MAX`] means "no timeout").

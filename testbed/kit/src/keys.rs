@@ -1,4 +1,4 @@
-//! Constructed keys from the SAM reference (shared/sam-reference.md §11.6), for tests and
+//! Constructed keys from the SAM reference (sam-proto/PROTOCOL.md §11.6), for tests and
 //! benches that play the bridge themselves.
 //!
 //! The 908-character private-key blob exists once in the workspace, in
@@ -29,7 +29,7 @@ pub fn ed25519_pub() -> String {
     .concat()
 }
 
-/// A DSA-SHA1 destination from the reference's `NAMING REPLY` example (i2p-projekt.i2p).
+/// A DSA-SHA1 destination (i2p-projekt.i2p) of the `NAMING REPLY` in sam-proto/PROTOCOL.md §11.6.
 pub fn dsa_peer() -> String {
     [
         "8ZAW~KzGFMUEj0pdchy6GQOOZbuzbqpWtiApEj8LHy2~O~58XKxRrA43cA23a9oDpNZDqWhRWEtehSnX5NoCwJcX",

@@ -8,7 +8,7 @@
 //! * [`matrix`]: what an end-to-end scenario saw, written down for the interop matrix;
 //! * [`bench`](mod@bench): the loopback fake bridge, counting sink and splice of the throughput benches,
 //!   their statistics and the strace helpers;
-//! * [`keys`]: the constructed keys of the SAM reference (§11.6);
+//! * [`keys`]: the constructed keys of the SAM reference (sam-proto/PROTOCOL.md §11.6);
 //! * [`data`]: reproducible pseudo-random test data.
 //!
 //! The adapter suites live in this package's `tests/` (`e2e_tokio.rs`, `hostile_blocking.rs`,
