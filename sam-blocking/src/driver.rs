@@ -52,7 +52,9 @@ pub(crate) fn run<D: Drive>(
             udp = Some(bound);
         }
         // Not an error: the clock is looked at next (a timeout of a caller's own is one).
-        let again = |e: &io::Error| is_timeout(e) && (deadline.is_some() || !is_user(e));
+        let again = |e: &io::Error| {
+            e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(e)
+        };
         match job.poll(now()) {
             CallStep::Connect => {
                 drop(socket.take()); // and its unread bytes
@@ -105,10 +107,6 @@ pub(crate) fn run<D: Drive>(
 
 fn unconnected() -> io::Error {
     ErrorKind::NotConnected.into()
-}
-
-fn is_user(e: &io::Error) -> bool {
-    e.kind() != ErrorKind::Interrupted
 }
 
 /// How much to read at once.

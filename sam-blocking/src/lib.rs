@@ -19,19 +19,14 @@
 //! stream.read_to_end(&mut page)?;
 //! // A Session is Send + Sync and cheap to clone: accept on another thread.
 //! let acceptor = session.clone();
-//! std::thread::spawn(move || {
-//!     for incoming in acceptor.incoming().flatten() {
-//!         println!("stream from {:?}", incoming.peer.map(|d| d.b32_address()));
-//!     }
-//! });
+//! std::thread::spawn(move || acceptor.incoming().flatten().for_each(drop));
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Timeouts are socket timeouts, reported as [`Error::Timeout`]; [`Session::accept_timeout`]
-//! and [`DatagramSocket::recv_from_timeout`] add their own. A [`Stream`] is handed over with
-//! no socket timeouts set. Private keys never appear in `Debug` output; [`save_keys`] writes
-//! them with mode 0600.
+//! Timeouts are socket timeouts ([`Error::Timeout`]); [`Session::accept_timeout`] and
+//! [`DatagramSocket::recv_from_timeout`] add their own. Streams come with none set. Private
+//! keys never appear in `Debug` output; [`save_keys`] writes them with mode 0600.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use sam_proto::client::{default_udp_bridge, random_seed, ConnectOptions, SessionOptions};
 use sam_proto::client::{Style, SubsessionOptions};
-use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Request;
 use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
@@ -173,9 +172,8 @@ impl Session {
     /// Resolves `name` (a host name, a `.b32.i2p` address, a base64 destination or `ME`)
     /// through the session's own control socket.
     pub fn lookup(&self, name: &str) -> Result<Destination> {
-        Ok(self
-            .command(SessionInfo::lookup(name))?
-            .into_destination()?)
+        let found = self.control.run(SessionInfo::lookup(name))?;
+        Ok(found.into_destination()?)
     }
 
     /// Adds a sub-session to a [`Style::Primary`] session and returns a handle for it. The
@@ -189,14 +187,14 @@ impl Session {
         let udp = udp.then(|| UdpSocket::bind((ip, 0))).transpose()?;
         let at = udp.as_ref().map(UdpSocket::local_addr).transpose()?;
         let (command, info) = created.add(&options, at.map(|a| (a.ip().to_string(), a.port())))?;
-        self.command(command)?;
+        self.control.run(command)?;
         let (control, info, udp) = (self.control.clone(), Arc::new(info), udp.map(Arc::new));
         Ok(Session { control, info, udp })
     }
 
     /// Removes the sub-session `id` from a primary session.
     pub fn remove(&self, id: &str) -> Result<()> {
-        self.command(SessionInfo::remove(id)?).map(|_| ())
+        self.control.run(SessionInfo::remove(id)?).map(|_| ())
     }
 
     /// A socket to send and receive this DATAGRAM or RAW session's datagrams. The bridge
@@ -224,10 +222,6 @@ impl Session {
 
     pub(crate) fn control(&self) -> &Control {
         &self.control
-    }
-
-    fn command(&self, command: ControlCommand<'static>) -> Result<Completion> {
-        self.control.run(command)
     }
 }
 
