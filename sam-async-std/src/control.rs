@@ -98,6 +98,7 @@ impl Task {
     async fn run(mut self, mut socket: TcpStream, inbox: &Receiver<Message>, input: Vec<u8>) {
         let mut chunk = vec![0u8; 16 * 1024];
         self.core.feed(&input);
+        let mut handles = true;
         loop {
             // Callers that gave up: a queued command is dropped, an answer will be.
             let core = &mut self.core;
@@ -121,7 +122,12 @@ impl Task {
             self.dispatch();
             let deadline = self.core.poll_timeout();
             let read = async { Input::Read(socket.read(&mut chunk).await) };
-            let message = async { Input::Inbox(inbox.recv().await.ok()) };
+            let message = async {
+                match handles {
+                    true => Input::Inbox(inbox.recv().await.ok()),
+                    false => futures_lite::future::pending().await,
+                }
+            };
             let expiry = async {
                 timer(deadline).await;
                 Input::Deadline
@@ -137,7 +143,10 @@ impl Task {
                 }
                 Input::Inbox(Some(None)) => self.core.close(now()),
                 // The last handle is gone.
-                Input::Inbox(None) => self.core.shutdown(),
+                Input::Inbox(None) => {
+                    handles = false;
+                    self.core.release(now());
+                }
                 Input::Deadline => self.core.handle_timeout(now()),
             }
         }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
 use sam_proto::session::{CommandId, Failure, SessionCore, SessionEvent, SessionInfo};
@@ -43,7 +43,7 @@ impl Control {
         created: SessionInfo,
         socket: TcpStream,
         first: &[u8],
-    ) -> Result<Arc<Control>> {
+    ) -> Result<Handle> {
         let mut core = SessionCore::new(&config, created.version());
         core.feed(first);
         let reader = socket.try_clone()?;
@@ -63,10 +63,10 @@ impl Control {
             state,
             changed,
         });
-        let weak = Arc::downgrade(&control);
         let thread = std::thread::Builder::new().name("sam-control".to_owned());
-        thread.spawn(move || read_loop(weak, reader))?;
-        Ok(control)
+        let shared = control.clone();
+        thread.spawn(move || read_loop(&shared, reader))?;
+        Ok(Handle(control))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -149,16 +149,45 @@ impl Control {
     }
 }
 
-impl Drop for Control {
-    fn drop(&mut self) {
-        let mut state = self.lock();
-        state.core.shutdown();
-        self.pump(&mut state);
+/// What the session's handles share; the last one dropped releases the session
+/// ([`SessionCore::release`]): a thread of its own fires the core's timer until it is closed
+/// (the reader thread may be blocked in a read without a timeout).
+#[derive(Debug)]
+pub(crate) struct Handle(Arc<Control>);
+
+impl std::ops::Deref for Handle {
+    type Target = Control;
+    fn deref(&self) -> &Control {
+        &self.0
     }
 }
 
-/// Reads the control socket until the session is over or every handle is gone.
-fn read_loop(control: Weak<Control>, mut reader: TcpStream) {
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.core.release(now());
+        self.0.pump(&mut state);
+        drop(state);
+        let control = self.0.clone();
+        let timer = std::thread::Builder::new().name("sam-linger".to_owned());
+        let _ = timer.spawn(move || loop {
+            let mut state = control.lock();
+            match state.core.poll_timeout().map(left) {
+                None => return,
+                Some(Some(left)) => drop(control.changed.wait_timeout(state, left)),
+                Some(None) => {
+                    state.core.handle_timeout(now());
+                    if control.pump(&mut state) {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Reads the control socket until the session is over.
+fn read_loop(control: &Control, mut reader: TcpStream) {
     // `Some(None)`: the timer is due (at first: act on the bytes fed already).
     let (mut buf, mut timer) = (vec![0u8; 16 * 1024], Some(None));
     loop {
@@ -172,9 +201,6 @@ fn read_loop(control: Weak<Control>, mut reader: TcpStream) {
                     }
                 }),
             };
-        let Some(control) = control.upgrade() else {
-            return;
-        };
         let mut state = control.lock();
         match read {
             Ok(Some(n @ 1..)) => state.core.feed(buf.get(..n).unwrap_or_default()),

@@ -12,7 +12,7 @@ use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
 use sam_proto::Version;
 
-use crate::control::Control;
+use crate::control::{Control, Handle};
 use crate::driver::{now, run};
 use crate::{DatagramSocket, Error, Result, SamConfig, Stream};
 
@@ -34,7 +34,7 @@ pub type Incoming = sam_proto::client::Incoming<Stream>;
 /// Timeouts: see [`sam_proto::session`].
 #[derive(Clone)]
 pub struct Session {
-    control: Arc<Control>,
+    control: Arc<Handle>,
     info: Arc<SessionInfo>,
     /// Where the bridge forwards this (sub-)session's datagrams.
     udp: Option<Arc<UdpSocket>>,
@@ -57,7 +57,7 @@ impl Session {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
         let (socket, buf, udp, created) = run(&config.address, None, setup)?;
         let info = Arc::new(created.clone());
-        let control = Control::spawn(config, created, socket, &buf)?;
+        let control = Arc::new(Control::spawn(config, created, socket, &buf)?);
         let udp = udp.map(Arc::new);
         Ok(Session { control, info, udp })
     }

@@ -31,8 +31,8 @@ type Request = Option<(ControlCommand<'static>, Reply)>;
 pub(crate) struct ControlHandle {
     requests: mpsc::Sender<Request>,
     closed: watch::Receiver<bool>,
-    /// The last session handle is gone: close at once.
-    pub(crate) shutdown: Arc<Notify>,
+    /// The last session handle is gone (see [`SessionCore::release`]).
+    pub(crate) released: Arc<Notify>,
     /// Datagrams the bridge delivered on the control socket.
     pub(crate) datagrams: Mutex<mpsc::Receiver<ReceivedDatagram>>,
 }
@@ -64,11 +64,11 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Con
     let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
     let (closed_tx, closed) = watch::channel(false);
     let (datagrams_tx, datagrams) = mpsc::channel(DATAGRAM_QUEUE);
-    let shutdown = Arc::new(Notify::new());
+    let released = Arc::new(Notify::new());
     let task = Task {
         core,
         requests: requests_rx,
-        shutdown: shutdown.clone(),
+        released: released.clone(),
         datagrams: datagrams_tx,
         waiting: HashMap::new(),
     };
@@ -77,7 +77,7 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Con
     ControlHandle {
         requests,
         closed,
-        shutdown,
+        released,
         datagrams,
     }
 }
@@ -85,7 +85,7 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Con
 struct Task {
     core: SessionCore,
     requests: mpsc::Receiver<Request>,
-    shutdown: Arc<Notify>,
+    released: Arc<Notify>,
     datagrams: mpsc::Sender<ReceivedDatagram>,
     waiting: HashMap<CommandId, Reply>,
 }
@@ -96,6 +96,7 @@ impl Task {
         let mut output: Vec<u8> = Vec::new();
         self.core.feed(&input);
         input.clear();
+        let mut handles = true;
         while self.drain(&mut output) {
             let deadline = instant(self.core.poll_timeout());
             let timer =
@@ -103,7 +104,10 @@ impl Task {
             input.reserve(READ_CHUNK);
             tokio::select! {
                 biased;
-                _ = self.shutdown.notified() => self.core.shutdown(),
+                _ = self.released.notified(), if handles => {
+                    handles = false;
+                    self.core.release(now());
+                }
                 read = reader.read_buf(&mut input) => match read {
                     Ok(n) if n > 0 => self.core.feed(&input),
                     _ => self.core.eof(),
@@ -112,13 +116,16 @@ impl Task {
                     Ok(n) if n > 0 => drop(output.drain(..n)),
                     _ => self.core.eof(),
                 },
-                request = self.requests.recv() => match request {
+                request = self.requests.recv(), if handles => match request {
                     Some(Some((command, reply))) => match self.core.submit(command, now()) {
                         Ok(id) => drop(self.waiting.insert(id, reply)),
                         Err(failure) => drop(reply.send(Err(failure.into()))),
                     },
                     Some(None) => self.core.close(now()),
-                    None => self.core.shutdown(),
+                    None => {
+                        handles = false;
+                        self.core.release(now());
+                    }
                 },
                 _ = timer, if deadline.is_some() => self.core.handle_timeout(now()),
             }

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::OnceLock;
 
 use sam_proto::session::{CallStep, Drive, Time};
@@ -49,24 +48,8 @@ pub(crate) struct Done<T> {
     pub(crate) output: T,
 }
 
-/// A boxed, `Send` future: rustc cannot prove `Send` for an `async fn` holding an
-/// `Exchange<StreamAccept<'static>>` once lifetimes are erased (rust-lang/rust#64552).
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
-
 /// Runs `machine` to its end on a new socket to the bridge (or on `socket`, already open).
-pub(crate) fn run<'a, D>(
-    config: &'a SamConfig,
-    machine: D,
-    socket: Option<TcpStream>,
-) -> BoxFuture<'a, Done<D::Output>>
-where
-    D: Drive + Send + 'a,
-    D::Output: Send,
-{
-    Box::pin(run_unboxed(config, machine, socket))
-}
-
-async fn run_unboxed<D: Drive>(
+pub(crate) async fn run<D: Drive>(
     config: &SamConfig,
     mut machine: D,
     mut socket: Option<TcpStream>,
@@ -76,7 +59,15 @@ async fn run_unboxed<D: Drive>(
     loop {
         let deadline = machine.poll_timeout();
         if machine.wants_udp() {
-            let bound = UdpSocket::bind((connected(&socket)?.local_addr()?.ip(), 0)).await?;
+            let bound = UdpSocket::bind((
+                socket
+                    .as_ref()
+                    .ok_or_else(not_connected)?
+                    .local_addr()?
+                    .ip(),
+                0,
+            ))
+            .await?;
             let at = bound.local_addr()?;
             machine.udp_bound(at.ip().to_string(), at.port());
             udp = Some(bound);
@@ -94,12 +85,12 @@ async fn run_unboxed<D: Drive>(
                 None => None,
             },
             CallStep::Send(bytes) => {
-                let tcp = connected_mut(&mut socket)?;
+                let tcp = socket.as_mut().ok_or_else(not_connected)?;
                 until(deadline, tcp.write_all(bytes)).await.transpose()?
             }
             CallStep::Recv if buf.is_empty() => {
                 buf.reserve(READ_CHUNK);
-                let tcp = connected_mut(&mut socket)?;
+                let tcp = socket.as_mut().ok_or_else(not_connected)?;
                 match until(deadline, tcp.read_buf(&mut buf)).await.transpose()? {
                     Some(0) => {
                         machine.eof();
@@ -130,12 +121,4 @@ async fn run_unboxed<D: Drive>(
 
 fn not_connected() -> Error {
     Error::Io(io::Error::from(io::ErrorKind::NotConnected))
-}
-
-fn connected(socket: &Option<TcpStream>) -> Result<&TcpStream> {
-    socket.as_ref().ok_or_else(not_connected)
-}
-
-fn connected_mut(socket: &mut Option<TcpStream>) -> Result<&mut TcpStream> {
-    socket.as_mut().ok_or_else(not_connected)
 }

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use sam_proto::client::{default_udp_bridge, random_seed, Accepts};
-use sam_proto::control::ControlCommand;
+use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Request;
 use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
@@ -21,14 +21,19 @@ use crate::{ConnectOptions, Error, Result, SamConfig, SessionOptions, Style, Sub
 /// A stream someone opened to us, and who opened it.
 pub type Incoming = sam_proto::client::Incoming<Stream>;
 
+/// The incoming streams of a session ([`Session::incoming`]), a [`futures_core::Stream`].
+pub type IncomingStreams = Accepts<Incoming>;
+
+/// An active `STREAM FORWARD` ([`Session::forward`]).
+pub type Forward = sam_proto::client::Forward<Stream>;
+
 /// State shared by a session and its sub-sessions.
 struct Shared {
     config: Arc<SamConfig>,
     /// The session as created (sub-sessions are added to it).
     primary: SessionInfo,
-    /// Our end of the control socket (where the bridge forwards datagrams to).
+    /// Our end of the control socket (where the bridge forwards datagrams to) and the bridge's.
     local_ip: IpAddr,
-    /// The bridge's end of the control socket.
     bridge: SocketAddr,
     control: ControlHandle,
 }
@@ -36,22 +41,12 @@ struct Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         // The last handle (session, stream, forward, datagram socket) is gone.
-        self.control.shutdown.notify_one();
+        self.control.released.notify_one();
     }
 }
 
-/// A SAM session: a destination on the bridge with its control socket.
-///
-/// Cloning is cheap (an `Arc`); all clones are the same session. The session ends when
-/// [`Session::close`] is called, when the bridge closes the control socket, or when the last
-/// handle is dropped: every clone, [`Stream`], [`Forward`], [`IncomingStreams`] and
-/// [`DatagramSocket`] keeps it alive. After that every call fails with
-/// [`Error::SessionClosed`]. Timeouts: see [`sam_proto::session`].
-///
-/// **Cancel safety**: every method may be cancelled (its future dropped) at any await and the
-/// session stays usable: stream operations use their own socket, which dropping closes;
-/// control-socket commands are finished by the background task, which discards an answer
-/// nobody waits for.
+/// A SAM session: a destination on the bridge with its control socket. What each method
+/// means, lifetimes and cancel safety: [the adapters' API](sam_proto::client#the-adapters-api).
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -62,9 +57,10 @@ pub struct Session {
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let closed = self.is_closed();
         f.debug_struct("Session")
             .field("info", &self.info)
-            .field("closed", &self.is_closed())
+            .field("closed", &closed)
             .finish()
     }
 }
@@ -74,12 +70,10 @@ impl Session {
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
         let done = run(&config, setup, None).await?;
-        let info = done.output;
-        let local_ip = done.socket.local_addr()?.ip();
-        let bridge = done.socket.peer_addr()?;
-        let core = SessionCore::new(&config, info.version());
+        let (local_ip, bridge) = (done.socket.local_addr()?.ip(), done.socket.peer_addr()?);
+        let core = SessionCore::new(&config, done.output.version());
         let control = control::spawn(core, done.socket, done.leftover);
-        let primary = info.clone();
+        let primary = done.output.clone();
         let shared = Shared {
             config,
             primary,
@@ -87,8 +81,12 @@ impl Session {
             bridge,
             control,
         };
-        let (shared, info, udp) = (Arc::new(shared), Arc::new(info), done.udp.map(Arc::new));
-        Ok(Session { shared, info, udp })
+        let (info, udp) = (Arc::new(done.output), done.udp.map(Arc::new));
+        Ok(Session {
+            shared: Arc::new(shared),
+            info,
+            udp,
+        })
     }
 
     /// The session ID.
@@ -101,22 +99,22 @@ impl Session {
         self.info.style()
     }
 
-    /// The session's private keys, as the bridge reported them in `SESSION STATUS`.
+    /// The private keys, as the bridge reported them in `SESSION STATUS`.
     pub fn keys(&self) -> &PrivateKeys {
         self.info.keys()
     }
 
-    /// The session's public destination.
+    /// The public destination.
     pub fn destination(&self) -> &Destination {
         self.info.destination()
     }
 
-    /// The session's `.b32.i2p` address.
+    /// The `.b32.i2p` address.
     pub fn address(&self) -> B32Address {
         self.info.address()
     }
 
-    /// The SAM version the bridge agreed to for this session.
+    /// The SAM version the bridge agreed to.
     pub fn version(&self) -> Version {
         self.info.version()
     }
@@ -131,18 +129,9 @@ impl Session {
         self.shared.control.is_closed()
     }
 
-    /// Ends the session on the bridge (and, with it, every sub-session and stream): `QUIT` on
-    /// SAM 3.2+ bridges, waiting up to [`QUIT_WAIT`](sam_proto::client::QUIT_WAIT), then the
-    /// control socket is closed. Returns once it is. Undelivered stream data may be lost.
+    /// Ends the session (`QUIT` on 3.2+) and returns once the control socket is closed.
     pub async fn close(&self) {
         self.shared.control.close().await
-    }
-
-    fn ensure_open(&self) -> Result<()> {
-        match self.is_closed() {
-            true => Err(Error::SessionClosed),
-            false => Ok(()),
-        }
     }
 
     /// Runs a stream call; the stream keeps this session alive.
@@ -151,15 +140,19 @@ impl Session {
         R: Request + Send + 'static,
         R::Output: Send,
     {
-        self.ensure_open()?;
-        let done = run(self.config(), call, None).await;
-        let done = done.map_err(|e| e.or_closed(self.is_closed()))?;
-        let stream = Stream::new(done.socket, done.leftover, Some(self.clone()));
-        Ok((stream, done.output))
+        if self.is_closed() {
+            return Err(Error::SessionClosed);
+        }
+        let done = run(self.config(), call, None)
+            .await
+            .map_err(|e| e.or_closed(self.is_closed()))?;
+        Ok((
+            Stream::new(done.socket, done.leftover, Some(self.clone())),
+            done.output,
+        ))
     }
 
-    /// Opens a stream to `dest`: a base64 destination, a `.b32.i2p` address or a host name
-    /// (passed as-is to the bridge), within `stream_timeout`.
+    /// Opens a stream to `dest` (base64, `.b32.i2p` or a host name).
     pub async fn connect(&self, dest: &str) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default()).await
     }
@@ -170,16 +163,14 @@ impl Session {
         Ok(self.stream(call).await?.0)
     }
 
-    /// Waits (without a timeout) for someone to open a stream to this session. Each call uses
-    /// its own socket; several may wait at once.
+    /// The next stream someone opens to this session (no timeout).
     pub async fn accept(&self) -> Result<Incoming> {
         let call = self.info.accept(self.config(), now())?;
         let (stream, accepted) = self.stream(call).await?;
         Ok(Incoming::new(stream, accepted))
     }
 
-    /// The incoming streams, one [`Session::accept`] after another, as a
-    /// [`futures_core::Stream`]. It ends after yielding [`Error::SessionClosed`].
+    /// The incoming streams, one [`Session::accept`] after another.
     pub fn incoming(&self) -> IncomingStreams {
         let session = self.clone();
         Accepts::new(move || {
@@ -188,29 +179,22 @@ impl Session {
         })
     }
 
-    /// Asks the bridge to connect to `local` for every incoming stream (read the peer with
-    /// [`read_forwarded`]). Forwarding lasts as long as the returned [`Forward`].
+    /// Has the bridge connect to `local` for every incoming stream while the [`Forward`] lives.
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let host = local.ip().to_string();
-        let call = self
-            .info
-            .forward(self.config(), host, local.port(), now())?;
-        let (stream, ()) = self.stream(call).await?;
-        Ok(Forward {
-            _stream: stream,
-            local,
-        })
+        let (host, port) = (local.ip().to_string(), local.port());
+        let call = self.info.forward(self.config(), host, port, now())?;
+        Ok(Forward::new(self.stream(call).await?.0, local))
     }
 
-    /// Resolves `name` (a host name, a `.b32.i2p` address, a base64 destination or `ME`)
-    /// through the session's own control socket, within `lookup_timeout`.
+    /// Resolves `name` on the session's control socket.
     pub async fn lookup(&self, name: &str) -> Result<Destination> {
-        let done = self.command(SessionInfo::lookup(name)).await?;
-        Ok(done.into_destination()?)
+        Ok(self
+            .command(SessionInfo::lookup(name))
+            .await?
+            .into_destination()?)
     }
 
-    /// Adds a sub-session to a [`Style::Primary`] session and returns a handle for it. The
-    /// handle shares the primary's control socket: closing it closes the primary.
+    /// Adds a sub-session to a [`Style::Primary`] session; it shares the control socket.
     pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
         self.shared.primary.check_add(&options)?;
         let udp = match options.style.uses_udp() {
@@ -230,18 +214,20 @@ impl Session {
         self.command(SessionInfo::remove(id)?).await.map(drop)
     }
 
-    /// A socket to send and receive this DATAGRAM or RAW session's datagrams (see
-    /// [`DatagramSocket`]); sending goes to the bridge's UDP port ([`SamConfig::udp_address`]).
+    /// A socket for this DATAGRAM or RAW session's datagrams.
     pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
-        self.ensure_open()?;
         self.info.check_datagrams()?;
-        let udp = self.udp.clone().ok_or(Error::SessionClosed)?;
+        let udp = self
+            .udp
+            .clone()
+            .filter(|_| !self.is_closed())
+            .ok_or(Error::SessionClosed)?;
         let bridge = match &self.config().udp_address {
             Some(addr) => tokio::net::lookup_host(addr.as_str()).await?.next(),
             None => Some(default_udp_bridge(self.shared.bridge)?),
         };
-        let bridge = bridge
-            .ok_or_else(|| Error::InvalidInput("SAM UDP address resolves to nothing".to_owned()))?;
+        let bridge =
+            bridge.ok_or_else(|| Error::InvalidInput("SAM_UDP_ADDR resolves to nothing".into()))?;
         Ok(DatagramSocket::new(self.clone(), udp, bridge))
     }
 
@@ -253,43 +239,21 @@ impl Session {
         &self.shared.control
     }
 
-    async fn command(
-        &self,
-        command: ControlCommand<'static>,
-    ) -> Result<sam_proto::control::Completion> {
-        self.ensure_open()?;
-        self.shared.control.command(command).await
+    async fn command(&self, command: ControlCommand<'static>) -> Result<Completion> {
+        match self.is_closed() {
+            true => Err(Error::SessionClosed),
+            false => self.shared.control.command(command).await,
+        }
     }
 }
 
-/// The incoming streams of a session (from [`Session::incoming`]): a
-/// [`futures_core::Stream`] of [`Incoming`], one accept at a time. It ends after yielding
-/// [`Error::SessionClosed`]. Dropping it cancels the pending accept.
-pub type IncomingStreams = Accepts<Incoming>;
-
-/// An active `STREAM FORWARD` (from [`Session::forward`]): the bridge connects to the local
-/// address for every incoming stream. Dropping it closes its socket, which stops forwarding;
-/// it keeps its session alive.
-#[derive(Debug)]
-pub struct Forward {
-    _stream: Stream,
-    local: SocketAddr,
-}
-
-impl Forward {
-    /// Where the bridge connects to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-}
-
-/// Reads the peer line a bridge writes first on a forwarded connection (accepted from the
-/// listener given to [`Session::forward`]); the rest of the connection is the stream.
-///
-/// No timeout: wrap the call in `tokio::time::timeout` if the connection may stall.
+/// Reads the peer line a bridge writes first on a connection it forwarded (see
+/// [`Session::forward`]); the rest is the stream. No timeout: wrap it if needed.
 pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
     let config = SamConfig::default();
     let done = run(&config, SessionInfo::forwarded(), Some(tcp)).await?;
-    let stream = Stream::new(done.socket, done.leftover, None);
-    Ok(Incoming::new(stream, done.output))
+    Ok(Incoming::new(
+        Stream::new(done.socket, done.leftover, None),
+        done.output,
+    ))
 }

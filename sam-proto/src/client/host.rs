@@ -53,7 +53,7 @@ pub fn default_udp_bridge(tcp_peer: std::net::SocketAddr) -> ClientResult<std::n
 
 impl SamConfig {
     /// The defaults, with `SAM_ADDR` and `SAM_UDP_ADDR` taken from the environment when set.
-        pub fn from_env() -> SamConfig {
+    pub fn from_env() -> SamConfig {
         let mut config = SamConfig::default();
         if let Some(addr) = env_value(ENV_ADDR) {
             config.address = addr;
@@ -71,7 +71,6 @@ fn env_value(name: &str) -> Option<String> {
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
-
 
 /// `true` when a UDP packet that came from `from` may be a datagram the bridge forwarded: it
 /// must come from the bridge's SAM UDP address, IP and port. i2pd 2.45, i2pd 2.59 and emissary
@@ -143,7 +142,8 @@ impl DatagramInbox {
     /// The datagram in a UDP packet that came from `from`, or `None` (dropped and counted).
     pub fn udp(&self, packet: &[u8], from: std::net::SocketAddr) -> Option<Received> {
         if !forwarded_by_bridge(from, self.bridge) {
-            self.foreign.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            self.foreign
+                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             return None;
         }
         self.counted(Received::from_udp(packet, self.raw, self.header))
@@ -166,14 +166,16 @@ impl DatagramInbox {
 
     fn counted(&self, parsed: Result<Received, crate::Error>) -> Option<Received> {
         if parsed.is_err() {
-            self.skipped.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            self.skipped
+                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
         parsed.ok()
     }
 }
 
 /// A boxed, `Send` future of a [`ClientResult`].
-pub type BoxFuture<T> = core::pin::Pin<Box<dyn core::future::Future<Output = ClientResult<T>> + Send>>;
+pub type BoxFuture<T> =
+    core::pin::Pin<Box<dyn core::future::Future<Output = ClientResult<T>> + Send>>;
 
 /// A session's incoming streams, one accept after another, as a [`futures_core::Stream`]
 /// (the async adapters' `IncomingStreams`). It ends after yielding

@@ -19,7 +19,9 @@ pub enum CallStep<'a> {
     /// Write all of these bytes, then poll again.
     Send(&'a [u8]),
     /// Read (until [`Call::poll_timeout`]) and hand the bytes to [`Call::feed`], or call
-    /// [`Call::eof`] on a 0-byte read. Feed bytes already buffered before reading more.
+    /// [`Call::eof`] on a 0-byte read. Feed bytes already buffered before reading more, and
+    /// poll again after every `feed`: a call that has just finished (or failed) may have taken
+    /// nothing.
     Recv,
     /// Finished: call [`Call::finish`]. Bytes not consumed by `feed` belong to the
     /// application (the first bytes of a stream).

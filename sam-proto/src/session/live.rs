@@ -3,12 +3,18 @@
 use alloc::borrow::ToOwned;
 use alloc::collections::VecDeque;
 
+use core::time::Duration;
+
 use super::{deadline, Failure, Operation, Time};
 use crate::client::SamConfig;
 use crate::control::{Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram};
 use crate::error::Error;
 use crate::keys::Destination;
 use crate::types::Version;
+
+/// How long a session whose every handle is gone keeps its control socket open before it
+/// closes (see [`SessionCore::release`]).
+pub const LINGER: Duration = Duration::from_secs(3);
 
 /// Names a command submitted to a [`SessionCore`]; its completion carries the same id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -82,6 +88,8 @@ pub struct SessionCore {
     events: VecDeque<SessionEvent>,
     /// The id of our own `QUIT`, and when closing gives up waiting.
     closing: Option<(CommandId, Option<Time>)>,
+    /// Every handle is gone: the session closes at this time (see [`SessionCore::release`]).
+    lingering: Option<Time>,
     closed: bool,
     bridge_error: Option<Error>,
 }
@@ -97,6 +105,7 @@ impl SessionCore {
             next_id: 0,
             events: VecDeque::new(),
             closing: None,
+            lingering: None,
             closed: false,
             bridge_error: None,
         }
@@ -132,7 +141,7 @@ impl SessionCore {
         command: ControlCommand<'static>,
         now: Time,
     ) -> Result<CommandId, Failure> {
-        if self.is_closing() {
+        if self.is_closing() || self.lingering.is_some() {
             return Err(Failure::SessionClosed);
         }
         let operation = operation_of(&command);
@@ -184,8 +193,18 @@ impl SessionCore {
         self.closing = Some((id, wait));
     }
 
-    /// Ends the session at once (the last handle is gone): everything pending fails with
-    /// [`Failure::SessionClosed`].
+    /// Every handle of the session is gone: [`LINGER`] after `now`, the session is closed as
+    /// [`close`](Self::close) does. Until then the control socket stays open, so that what
+    /// the session's streams wrote just before they were dropped still reaches their peers
+    /// (bridges end a session's streams with it, and i2pd 2.45's SAM thread crashed when a
+    /// stream and its session closed at the same moment).
+    pub fn release(&mut self, now: Time) {
+        if !self.is_closing() && self.lingering.is_none() {
+            self.lingering = deadline(now, Some(LINGER)).or(Some(now));
+        }
+    }
+
+    /// Ends the session at once: everything pending fails with [`Failure::SessionClosed`].
     pub fn shutdown(&mut self) {
         self.close_now();
     }
@@ -251,6 +270,7 @@ impl SessionCore {
             .filter_map(|q| q.deadline)
             .chain(flight)
             .chain(closing)
+            .chain(self.lingering)
             .min()
     }
 
@@ -260,6 +280,10 @@ impl SessionCore {
     pub fn handle_timeout(&mut self, now: Time) {
         if self.closed {
             return;
+        }
+        if self.lingering.is_some_and(|at| at <= now) {
+            self.lingering = None;
+            self.close(now);
         }
         if self
             .closing
@@ -361,6 +385,7 @@ impl SessionCore {
             return;
         }
         self.closed = true;
+        self.lingering = None;
         let quit = self.closing.take().map(|(id, _)| id);
         if let Some(flight) = self.in_flight.take() {
             if !flight.abandoned && Some(flight.id) != quit {
@@ -374,7 +399,8 @@ impl SessionCore {
                 continue;
             }
             let failure = Err(Failure::SessionClosed);
-            self.events.push_back(SessionEvent::Completed(q.id, failure));
+            self.events
+                .push_back(SessionEvent::Completed(q.id, failure));
         }
         self.events.push_back(SessionEvent::Closed);
     }

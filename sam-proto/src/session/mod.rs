@@ -34,6 +34,7 @@
 //! | `stream_timeout` | `STREAM CONNECT`, `STREAM FORWARD` | the end of `HELLO` |
 //! | none | `STREAM ACCEPT` (waits for a peer as long as it takes) | |
 //! | [`QUIT_WAIT`] | closing: the in-flight command and `QUIT` on a 3.2+ bridge | the close |
+//! | [`LINGER`] | a session whose every handle is gone stays open, then closes as above | the last handle's drop |
 //!
 //! So a stream connect may take up to `connect_timeout + stream_timeout` in all. A timeout
 //! too long to add to the current time never fires ([`Duration::MAX`] means "no timeout").
@@ -69,8 +70,8 @@
 //! ```
 
 mod call;
-mod live;
 mod info;
+mod live;
 mod setup;
 
 #[cfg(test)]
@@ -81,14 +82,14 @@ use core::fmt;
 use core::time::Duration;
 
 pub use self::call::{Call, CallStep};
-pub use self::live::{CommandId, SessionCore, SessionEvent};
 pub use self::info::SessionInfo;
+pub use self::live::{CommandId, SessionCore, SessionEvent, LINGER};
 pub use self::setup::{CreateSession, SessionSetup};
 
 use crate::client::{SamConfig, QUIT_WAIT};
 use crate::command::{
-    DestGenerate, NamingLookup, Ping, Quit, SessionAdd, SessionCreate, SessionRemove,
-    StreamAccept, StreamConnect, StreamForward,
+    DestGenerate, NamingLookup, Ping, Quit, SessionAdd, SessionCreate, SessionRemove, StreamAccept,
+    StreamConnect, StreamForward,
 };
 use crate::error::Error;
 use crate::message::Message;

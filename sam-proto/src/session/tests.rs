@@ -144,13 +144,28 @@ fn call_refuses_unwritable_values_before_connecting() {
     let bad = NamingLookup::new("evil\nSESSION CREATE");
     let e = Call::new(&cfg, Operation::Lookup, bad, at(0)).unwrap_err();
     assert!(
-        matches!(e, Failure::Protocol { operation: "NAMING LOOKUP", .. }),
+        matches!(
+            e,
+            Failure::Protocol {
+                operation: "NAMING LOOKUP",
+                ..
+            }
+        ),
         "{e:?}"
     );
     let mut cfg = config();
     cfg.user = Some(String::from("a b\n"));
     let e = Call::new(&cfg, Operation::Lookup, NamingLookup::new("x"), at(0)).unwrap_err();
-    assert!(matches!(e, Failure::Protocol { operation: "HELLO VERSION", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Failure::Protocol {
+                operation: "HELLO VERSION",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -176,7 +191,10 @@ fn call_reports_a_refusal_once_and_keeps_stream_bytes() {
     pump_call(&mut call);
     call.feed(reply, at(0));
     pump_call(&mut call);
-    call.feed(b"STREAM STATUS RESULT=CANT_REACH_PEER MESSAGE=gone\n", at(1));
+    call.feed(
+        b"STREAM STATUS RESULT=CANT_REACH_PEER MESSAGE=gone\n",
+        at(1),
+    );
     assert_eq!(call.poll(), CallStep::Done);
     match call.finish() {
         Err(Failure::Protocol {
@@ -220,7 +238,9 @@ fn exchange_reports_an_error_once() {
     let mut ex = Exchange::new(NamingLookup::new("x")).unwrap();
     assert!(matches!(ex.poll(), Step::Send(_)));
     assert_eq!(ex.poll(), Step::Recv);
-    assert!(ex.feed(b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=x\n").is_err());
+    assert!(ex
+        .feed(b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=x\n")
+        .is_err());
     assert_eq!(ex.poll(), Step::Done);
     assert_eq!(ex.finish(), Err(crate::Error::Misuse(REPORTED)));
 }
@@ -255,7 +275,13 @@ fn created_stream_session() -> SessionInfo {
     let cfg = config();
     let options = SessionOptions::new(Style::Stream).with_id("s1");
     let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
-    drive_setup(&mut setup, &[b"HELLO REPLY RESULT=OK VERSION=3.1\n", session_status().as_bytes()]);
+    drive_setup(
+        &mut setup,
+        &[
+            b"HELLO REPLY RESULT=OK VERSION=3.1\n",
+            session_status().as_bytes(),
+        ],
+    );
     setup.finish().unwrap()
 }
 
@@ -313,16 +339,21 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
         &mut setup,
         &[b"HELLO REPLY RESULT=OK VERSION=3.1\n", status.as_bytes()],
     );
-    assert!(wrote[0].contains(" PORT=40000 HOST=127.0.0.1 "), "{wrote:?}");
+    assert!(
+        wrote[0].contains(" PORT=40000 HOST=127.0.0.1 "),
+        "{wrote:?}"
+    );
     let info = setup.finish().unwrap();
     assert_eq!(info.style(), Style::Datagram);
     assert_eq!(info.id().as_str(), "dg");
     // Stream sessions never ask for UDP.
-    let mut setup =
-        SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
+    let mut setup = SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
     setup.connected();
     assert!(!setup.wants_udp());
-    assert_eq!(setup.poll(at(0)), CallStep::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n"));
+    assert_eq!(
+        setup.poll(at(0)),
+        CallStep::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n")
+    );
 }
 
 #[test]
@@ -384,8 +415,7 @@ fn setup_does_not_retry_other_refusals_or_twice() {
 #[test]
 fn setup_times_out_after_session_timeout_from_hello() {
     let cfg = config();
-    let mut setup =
-        SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
+    let mut setup = SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
     assert_eq!(setup.poll(at(0)), CallStep::Connect);
     setup.connected();
     while let CallStep::Send(_) = setup.poll(at(0)) {}
@@ -407,8 +437,14 @@ fn setup_times_out_after_session_timeout_from_hello() {
 fn subsessions_need_primary() {
     let info = created_stream_session();
     let sub = SubsessionOptions::new(Style::Stream, "sub");
-    assert!(matches!(info.check_add(&sub), Err(Failure::InvalidInput(_))));
-    assert!(matches!(info.check_datagrams(), Err(Failure::InvalidInput(_))));
+    assert!(matches!(
+        info.check_add(&sub),
+        Err(Failure::InvalidInput(_))
+    ));
+    assert!(matches!(
+        info.check_datagrams(),
+        Err(Failure::InvalidInput(_))
+    ));
 }
 
 // ---------------------------------------------------------------------------- SessionCore
@@ -487,7 +523,10 @@ fn timeouts_in_the_queue_and_in_flight() {
     c.handle_timeout(cfg.lookup_timeout);
     match events(&mut c).as_slice() {
         [SessionEvent::Completed(id, Err(Failure::Timeout { operation, after }))] => {
-            assert_eq!((*id, *operation, *after), (a, "NAMING LOOKUP", cfg.lookup_timeout));
+            assert_eq!(
+                (*id, *operation, *after),
+                (a, "NAMING LOOKUP", cfg.lookup_timeout)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -686,4 +725,34 @@ fn connect_options_reach_the_command() {
     call.feed(b"HELLO REPLY RESULT=OK VERSION=3.2\n", at(0));
     let wrote = text(&pump_call(&mut call));
     assert!(wrote.contains("FROM_PORT=1 TO_PORT=2"), "{wrote}");
+}
+
+#[test]
+fn release_lingers_then_closes_like_close() {
+    let mut c = core(Version::V3_3);
+    c.release(at(10));
+    assert_eq!(drain(&mut c), "");
+    assert!(!c.is_closed());
+    assert_eq!(c.poll_timeout(), Some(at(10) + LINGER));
+    assert_eq!(
+        c.submit(SessionInfo::lookup("x"), at(11)),
+        Err(Failure::SessionClosed)
+    );
+    // The bridge's PINGs are still answered while it lingers.
+    c.feed(b"PING 1\n");
+    assert_eq!(drain(&mut c), "PONG 1\n");
+    c.handle_timeout(at(10) + LINGER);
+    assert_eq!(drain(&mut c), "QUIT\n");
+    assert_eq!(
+        c.poll_timeout(),
+        Some(at(10) + LINGER + crate::client::QUIT_WAIT)
+    );
+    c.handle_timeout(at(10) + LINGER + crate::client::QUIT_WAIT);
+    assert_eq!(events(&mut c), [SessionEvent::Closed]);
+    // Below 3.2: closed when the linger is over, without QUIT.
+    let mut c = core(Version::V3_1);
+    c.release(at(0));
+    c.handle_timeout(LINGER);
+    assert_eq!(drain(&mut c), "");
+    assert_eq!(events(&mut c), [SessionEvent::Closed]);
 }
