@@ -5,11 +5,13 @@
 //! events, until the session is closed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_channel::{Receiver, Sender};
 use async_net::TcpStream;
 use futures_lite::future::race;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use sam_proto::client::{DatagramCounts, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
 use sam_proto::session::{CommandId, SessionCore, SessionEvent};
 
@@ -24,8 +26,10 @@ type Message = Option<(ControlCommand<'static>, Reply)>;
 /// What the session's handles keep of the task; dropping it ends the session.
 pub(crate) struct Control {
     messages: Sender<Message>,
-    /// Datagrams the bridge delivered on the control socket (up to 256 unread).
+    /// Datagrams the bridge delivered on the control socket (up to `DATAGRAM_QUEUE` unread).
     pub(crate) datagrams: Receiver<ReceivedDatagram>,
+    /// What the session's datagram path dropped.
+    pub(crate) counts: Arc<DatagramCounts>,
     /// Never carries anything: it closes when the task has closed the socket.
     ended: Receiver<()>,
 }
@@ -54,7 +58,8 @@ impl Control {
 /// `SESSION STATUS`.
 pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Result<Control> {
     let (messages, inbox) = async_channel::unbounded();
-    let (deliver, datagrams) = async_channel::bounded(256);
+    let (deliver, datagrams) = async_channel::bounded(DATAGRAM_QUEUE);
+    let counts = Arc::<DatagramCounts>::default();
     let (ended_tx, ended) = async_channel::bounded(1);
     let replies = HashMap::new();
     let task = Task {
@@ -62,6 +67,7 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Res
         replies,
         ended_tx,
         deliver,
+        counts: counts.clone(),
     };
     std::thread::Builder::new()
         .name("sam-control".to_owned())
@@ -76,6 +82,7 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Res
     Ok(Control {
         messages,
         datagrams,
+        counts,
         ended,
     })
 }
@@ -92,6 +99,7 @@ struct Task {
     replies: HashMap<CommandId, Reply>,
     ended_tx: Sender<()>,
     deliver: Sender<ReceivedDatagram>,
+    counts: Arc<DatagramCounts>,
 }
 
 impl Task {
@@ -161,7 +169,10 @@ impl Task {
                     }
                 }
                 // A full queue means nobody reads them: drop rather than stall the socket.
-                SessionEvent::Datagram(d) => drop(self.deliver.try_send(d)),
+                SessionEvent::Datagram(d) => match self.deliver.try_send(d) {
+                    Ok(()) => {}
+                    Err(_) => self.counts.overflow(),
+                },
                 _ => {}
             }
         }

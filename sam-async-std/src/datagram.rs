@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use async_net::UdpSocket;
 use futures_lite::FutureExt;
-use sam_proto::client::{default_udp_bridge, DatagramInbox, Received};
+use sam_proto::client::{
+    default_udp_bridge, DatagramCounts, DatagramDelivery, DatagramInbox, Received,
+};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 
@@ -36,7 +38,8 @@ impl DatagramSocket {
         };
         let why = "no usable SAM UDP address for the bridge";
         let bridge = bridge.ok_or_else(|| Error::InvalidInput(why.to_owned()))?;
-        let inbox = DatagramInbox::new(&session.info, bridge);
+        let counts = session.shared.control.counts.clone();
+        let inbox = DatagramInbox::new(&session.info, bridge, counts);
         let session = session.clone();
         Ok(DatagramSocket {
             session,
@@ -60,15 +63,26 @@ impl DatagramSocket {
         self.udp.local_addr().map_err(Error::Io)
     }
 
+    /// Where the bridge delivers the session's datagrams (control socket or UDP).
+    pub fn delivery(&self) -> DatagramDelivery {
+        self.session.info.datagram_delivery()
+    }
+
+    /// What the session's datagram path dropped: datagrams that did not parse, UDP packets
+    /// not from the bridge's UDP address, datagrams beyond the unread queue.
+    pub fn counts(&self) -> &DatagramCounts {
+        self.inbox.counts()
+    }
+
     /// The number of datagrams from the bridge skipped because they did not parse.
     pub fn skipped(&self) -> u64 {
-        self.inbox.skipped()
+        self.inbox.counts().skipped()
     }
 
     /// The number of UDP packets dropped because they did not come from the bridge's UDP
     /// address (see [`sam_proto::client::forwarded_by_bridge`]).
     pub fn foreign(&self) -> u64 {
-        self.inbox.foreign()
+        self.inbox.counts().foreign()
     }
 
     /// Sends `payload` to `dest` (with `(from_port, to_port)` for SAM 3.2 bridges) in one UDP

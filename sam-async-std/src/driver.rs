@@ -59,8 +59,9 @@ pub(crate) async fn run<D: Drive>(
                 CallStep::Connect => {
                     (tcp, buf) = (None, Vec::new());
                     let socket = TcpStream::connect(config.address.as_str()).await;
-                    tcp = Some(socket.map_err(|e| Error::unreachable(&config.address, e))?);
-                    machine.connected();
+                    let socket = socket.map_err(|e| Error::unreachable(&config.address, e))?;
+                    machine.connected(socket.peer_addr().is_ok_and(|at| at.ip().is_loopback()));
+                    tcp = Some(socket);
                 }
                 CallStep::Send(bytes) => open(&mut tcp)?.write_all(bytes).await?,
                 // Bytes already buffered first; read when the machine took none of them.

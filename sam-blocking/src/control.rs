@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use sam_proto::client::{DatagramCounts, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
 use sam_proto::session::{CommandId, Failure, SessionCore, SessionEvent, SessionInfo};
 
@@ -25,13 +26,15 @@ pub(crate) struct Control {
     state: Mutex<State>,
     /// Signalled after every input.
     changed: Condvar,
+    /// What the session's datagram path dropped.
+    pub(crate) counts: Arc<DatagramCounts>,
 }
 
 #[derive(Debug)]
 struct State {
     core: SessionCore,
     done: HashMap<CommandId, std::result::Result<Completion, Failure>>,
-    /// Datagrams delivered on the control socket, not yet read (at most 256).
+    /// Datagrams delivered on the control socket, not yet read (at most `DATAGRAM_QUEUE`).
     datagrams: VecDeque<ReceivedDatagram>,
 }
 
@@ -62,6 +65,7 @@ impl Control {
             socket,
             state,
             changed,
+            counts: Arc::default(),
         });
         let thread = std::thread::Builder::new().name("sam-control".to_owned());
         let shared = control.clone();
@@ -84,9 +88,10 @@ impl Control {
         while let Some(event) = state.core.poll_event() {
             match event {
                 SessionEvent::Completed(id, outcome) => drop(state.done.insert(id, outcome)),
-                SessionEvent::Datagram(d) if state.datagrams.len() < 256 => {
+                SessionEvent::Datagram(d) if state.datagrams.len() < DATAGRAM_QUEUE => {
                     state.datagrams.push_back(d)
                 }
+                SessionEvent::Datagram(_) => self.counts.overflow(),
                 SessionEvent::Closed => drop(self.socket.shutdown(Shutdown::Both)),
                 _ => {}
             }

@@ -60,8 +60,10 @@ pub(crate) fn run<D: Drive>(
                 drop(socket.take()); // and its unread bytes
                 (buf, armed) = (Vec::new(), false);
                 socket = connect(address, deadline)?;
-                match socket {
-                    Some(_) => job.connected(),
+                match &socket {
+                    Some(tcp) => {
+                        job.connected(tcp.peer_addr().is_ok_and(|at| at.ip().is_loopback()))
+                    }
                     None => job.handle_timeout(now()),
                 }
             }

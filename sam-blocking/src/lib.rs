@@ -48,7 +48,9 @@ pub use datagram::DatagramSocket;
 pub use sam_proto;
 /// The error of every operation (shared by all three adapters).
 pub use sam_proto::client::ClientError as Error;
-pub use sam_proto::client::{ConnectOptions, Received, SessionOptions, Style, SubsessionOptions};
+pub use sam_proto::client::{
+    ConnectOptions, DatagramDelivery, Received, SessionOptions, Style, SubsessionOptions,
+};
 pub use sam_proto::client::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
 pub use sam_proto::{ResultCode, Version};

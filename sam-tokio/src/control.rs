@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use sam_proto::client::{DatagramCounts, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
 use sam_proto::session::{CommandId, SessionCore, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,8 +18,6 @@ use crate::{Error, Result};
 
 /// Requests waiting for the task.
 const REQUEST_QUEUE: usize = 32;
-/// Datagrams delivered on the control socket and not yet read; more are dropped.
-const DATAGRAM_QUEUE: usize = 256;
 /// How much to read at once.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -35,6 +34,8 @@ pub(crate) struct ControlHandle {
     pub(crate) released: Arc<Notify>,
     /// Datagrams the bridge delivered on the control socket.
     pub(crate) datagrams: Mutex<mpsc::Receiver<ReceivedDatagram>>,
+    /// What the session's datagram path dropped.
+    pub(crate) counts: Arc<DatagramCounts>,
 }
 
 impl ControlHandle {
@@ -60,16 +61,23 @@ impl ControlHandle {
 
 /// Starts the task for a socket that has just created a session; `input` is what was read
 /// past `SESSION STATUS`.
-pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> ControlHandle {
+pub(crate) fn spawn(
+    core: SessionCore,
+    socket: TcpStream,
+    input: Vec<u8>,
+    counts: Arc<DatagramCounts>,
+) -> ControlHandle {
     let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
     let (closed_tx, closed) = watch::channel(false);
     let (datagrams_tx, datagrams) = mpsc::channel(DATAGRAM_QUEUE);
+    let counts_in_task = counts.clone();
     let released = Arc::new(Notify::new());
     let task = Task {
         core,
         requests: requests_rx,
         released: released.clone(),
         datagrams: datagrams_tx,
+        counts: counts_in_task,
         waiting: HashMap::new(),
     };
     tokio::spawn(task.run(socket, input, closed_tx));
@@ -79,6 +87,7 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Con
         closed,
         released,
         datagrams,
+        counts,
     }
 }
 
@@ -87,6 +96,7 @@ struct Task {
     requests: mpsc::Receiver<Request>,
     released: Arc<Notify>,
     datagrams: mpsc::Sender<ReceivedDatagram>,
+    counts: Arc<DatagramCounts>,
     waiting: HashMap<CommandId, Reply>,
 }
 
@@ -159,7 +169,10 @@ impl Task {
                     }
                 }
                 // Nobody reads them fast enough: dropped rather than stalling the socket.
-                SessionEvent::Datagram(d) => drop(self.datagrams.try_send(d)),
+                SessionEvent::Datagram(d) => match self.datagrams.try_send(d) {
+                    Ok(()) => {}
+                    Err(_) => self.counts.overflow(),
+                },
                 SessionEvent::Closed => return false,
                 _ => {}
             }

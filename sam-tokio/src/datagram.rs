@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sam_proto::client::{DatagramInbox, Received};
+use sam_proto::client::{DatagramCounts, DatagramDelivery, DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
@@ -30,7 +30,8 @@ pub struct DatagramSocket {
 
 impl DatagramSocket {
     pub(crate) fn new(session: Session, udp: Arc<UdpSocket>, bridge: SocketAddr) -> Self {
-        let inbox = DatagramInbox::new(session.info(), bridge);
+        let counts = session.control().counts.clone();
+        let inbox = DatagramInbox::new(session.info(), bridge, counts);
         DatagramSocket {
             session,
             udp,
@@ -53,15 +54,26 @@ impl DatagramSocket {
         Ok(self.udp.local_addr()?)
     }
 
+    /// Where the bridge delivers the session's datagrams (control socket or UDP).
+    pub fn delivery(&self) -> DatagramDelivery {
+        self.session.info().datagram_delivery()
+    }
+
+    /// What the session's datagram path dropped: datagrams that did not parse, UDP packets
+    /// not from the bridge's UDP address, datagrams beyond the unread queue.
+    pub fn counts(&self) -> &DatagramCounts {
+        self.inbox.counts()
+    }
+
     /// How many datagrams from the bridge were skipped because they did not parse.
     pub fn skipped(&self) -> u64 {
-        self.inbox.skipped()
+        self.inbox.counts().skipped()
     }
 
     /// How many UDP packets were dropped unread because they did not come from the bridge's
     /// UDP address (any local process could otherwise forge a sender).
     pub fn foreign(&self) -> u64 {
-        self.inbox.foreign()
+        self.inbox.counts().foreign()
     }
 
     /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2), as one

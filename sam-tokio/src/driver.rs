@@ -76,9 +76,9 @@ pub(crate) async fn run<D: Drive>(
         let waited = match machine.poll(now()) {
             CallStep::Connect => match until(deadline, TcpStream::connect(&config.address)).await {
                 Some(Ok(fresh)) => {
+                    machine.connected(fresh.peer_addr().is_ok_and(|at| at.ip().is_loopback()));
                     socket = Some(fresh);
                     buf.clear();
-                    machine.connected();
                     Some(())
                 }
                 Some(Err(e)) => return Err(Error::unreachable(&config.address, e)),

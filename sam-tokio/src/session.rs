@@ -72,7 +72,8 @@ impl Session {
         let done = run(&config, setup, None).await?;
         let (local_ip, bridge) = (done.socket.local_addr()?.ip(), done.socket.peer_addr()?);
         let core = SessionCore::new(&config, done.output.version());
-        let control = control::spawn(core, done.socket, done.leftover);
+        let counts = Arc::default();
+        let control = control::spawn(core, done.socket, done.leftover, counts);
         let primary = done.output.clone();
         let shared = Shared {
             config,

@@ -28,6 +28,10 @@ pub const ENV_UDP_ADDR: &str = "SAM_UDP_ADDR";
 #[derive(Clone, PartialEq, Eq)]
 pub struct SamConfig {
     /// The bridge's TCP address (`host:port`), default `127.0.0.1:7656`.
+    ///
+    /// **SAM is clear text**: `SESSION CREATE` carries the private keys and `DEST GENERATE`
+    /// returns them. A bridge on another host is allowed (routers in containers are common),
+    /// with a `tracing` warning once per process; keep it on a network you trust.
     pub address: String,
     /// The bridge's UDP address for datagrams; `None` means the host the TCP connection went
     /// to and the TCP port − 1 (7655 for 7656, as both routers do by default).

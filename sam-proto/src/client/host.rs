@@ -107,53 +107,22 @@ impl<S> Incoming<S> {
     }
 }
 
-/// What a session's datagram socket accepts, and the count of what it does not: every
-/// adapter's `DatagramSocket` reads through one.
-///
-/// A UDP packet must come from the bridge's UDP address ([`forwarded_by_bridge`]) and parse
-/// as the session's form (repliable, raw, raw with header); a datagram delivered on the
-/// control socket must parse. Everything else is dropped and counted.
-#[derive(Debug)]
-pub struct DatagramInbox {
-    raw: bool,
-    header: bool,
-    bridge: std::net::SocketAddr,
+/// Datagrams delivered on the control socket that a session keeps unread; more are dropped
+/// and counted ([`DatagramCounts::overflowed`]). At most 256 × 64 KiB = 16 MiB are held (i2pd's
+/// 16 KiB limit on that path makes it 4 MiB); a flood costs no more.
+pub const DATAGRAM_QUEUE: usize = 256;
+
+/// What a session's datagram path dropped, counted once for the session (shared by its control
+/// loop and its datagram sockets). Each count is also a `tracing` warning at its 1st, 2nd, 4th,
+/// 8th, … occurrence.
+#[derive(Debug, Default)]
+pub struct DatagramCounts {
     skipped: core::sync::atomic::AtomicU64,
     foreign: core::sync::atomic::AtomicU64,
+    overflowed: core::sync::atomic::AtomicU64,
 }
 
-impl DatagramInbox {
-    /// The inbox of session `info`, whose bridge sends from and listens on `bridge`.
-    pub fn new(info: &crate::session::SessionInfo, bridge: std::net::SocketAddr) -> Self {
-        DatagramInbox {
-            raw: info.is_raw(),
-            header: info.header(),
-            bridge,
-            skipped: Default::default(),
-            foreign: Default::default(),
-        }
-    }
-
-    /// The bridge's UDP address (where datagrams go, and the only sender accepted).
-    pub fn bridge(&self) -> std::net::SocketAddr {
-        self.bridge
-    }
-
-    /// The datagram in a UDP packet that came from `from`, or `None` (dropped and counted).
-    pub fn udp(&self, packet: &[u8], from: std::net::SocketAddr) -> Option<Received> {
-        if !forwarded_by_bridge(from, self.bridge) {
-            self.foreign
-                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            return None;
-        }
-        self.counted(Received::from_udp(packet, self.raw, self.header))
-    }
-
-    /// A datagram the bridge delivered on the control socket, or `None` (skipped, counted).
-    pub fn control(&self, datagram: crate::control::ReceivedDatagram) -> Option<Received> {
-        self.counted(Received::from_control(datagram))
-    }
-
+impl DatagramCounts {
     /// Datagrams from the bridge that did not parse.
     pub fn skipped(&self) -> u64 {
         self.skipped.load(core::sync::atomic::Ordering::Relaxed)
@@ -164,10 +133,99 @@ impl DatagramInbox {
         self.foreign.load(core::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Datagrams on the control socket dropped because [`DATAGRAM_QUEUE`] were unread.
+    pub fn overflowed(&self) -> u64 {
+        self.overflowed.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts one datagram dropped because the queue was full.
+    pub fn overflow(&self) {
+        let n = 1 + self
+            .overflowed
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!(
+                dropped = n,
+                "datagrams dropped: {DATAGRAM_QUEUE} were unread"
+            );
+        }
+    }
+
+    fn skip(&self) {
+        let n = 1 + self
+            .skipped
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!(skipped = n, "datagrams from the bridge that do not parse");
+        }
+    }
+
+    fn reject(&self, from: std::net::SocketAddr) {
+        let n = 1 + self
+            .foreign
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!(%from, dropped = n, "UDP packets not from the SAM bridge dropped");
+        }
+    }
+}
+
+/// What a session's datagram socket accepts: every adapter's `DatagramSocket` reads through
+/// one.
+///
+/// A UDP packet must come from the bridge's UDP address ([`forwarded_by_bridge`]) and parse
+/// as the session's form (repliable, raw, raw with header); a datagram delivered on the
+/// control socket must parse. Everything else is dropped and counted ([`DatagramCounts`]).
+#[derive(Debug)]
+pub struct DatagramInbox {
+    raw: bool,
+    header: bool,
+    bridge: std::net::SocketAddr,
+    counts: std::sync::Arc<DatagramCounts>,
+}
+
+impl DatagramInbox {
+    /// The inbox of session `info`, whose bridge sends from and listens on `bridge`.
+    pub fn new(
+        info: &crate::session::SessionInfo,
+        bridge: std::net::SocketAddr,
+        counts: std::sync::Arc<DatagramCounts>,
+    ) -> Self {
+        DatagramInbox {
+            raw: info.is_raw(),
+            header: info.header(),
+            bridge,
+            counts,
+        }
+    }
+
+    /// The bridge's UDP address (where datagrams go, and the only sender accepted).
+    pub fn bridge(&self) -> std::net::SocketAddr {
+        self.bridge
+    }
+
+    /// What was dropped so far.
+    pub fn counts(&self) -> &DatagramCounts {
+        &self.counts
+    }
+
+    /// The datagram in a UDP packet that came from `from`, or `None` (dropped and counted).
+    pub fn udp(&self, packet: &[u8], from: std::net::SocketAddr) -> Option<Received> {
+        if !forwarded_by_bridge(from, self.bridge) {
+            self.counts.reject(from);
+            return None;
+        }
+        self.counted(Received::from_udp(packet, self.raw, self.header))
+    }
+
+    /// A datagram the bridge delivered on the control socket, or `None` (skipped, counted).
+    pub fn control(&self, datagram: crate::control::ReceivedDatagram) -> Option<Received> {
+        self.counted(Received::from_control(datagram))
+    }
+
     fn counted(&self, parsed: Result<Received, crate::Error>) -> Option<Received> {
         if parsed.is_err() {
-            self.skipped
-                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            self.counts.skip();
         }
         parsed.ok()
     }

@@ -66,7 +66,7 @@ pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use host::{
     default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, Accepts, BoxFuture,
-    DatagramInbox, Forward, Incoming,
+    DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
 };
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
@@ -144,6 +144,26 @@ pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
         )
 }
 
+/// Where a DATAGRAM or RAW session's received datagrams go (the bridges here:
+/// `testbed/datagram-sources.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DatagramDelivery {
+    /// On the control socket where the bridge offers it (i2pd, Java), else over UDP:
+    /// `SESSION CREATE` goes without `HOST`/`PORT` first, and a bridge that closes the socket
+    /// instead of answering (emissary 0.4, after 10 s) gets the same session again with them,
+    /// on a new socket.
+    #[default]
+    Auto,
+    /// On the control socket only (`DATAGRAM RECEIVED`, `RAW RECEIVED`): the bridge's own TCP
+    /// connection, so no other process can inject one, and i2pd 2.59 reports the sender's
+    /// ports there. i2pd drops datagrams over about 15.8 KB on this path.
+    ControlSocket,
+    /// Forwarded to the session's UDP socket (`HOST`/`PORT`), accepted only from the bridge's
+    /// UDP address ([`forwarded_by_bridge`]).
+    Udp,
+}
+
 /// What a session is created with.
 ///
 /// ```
@@ -172,12 +192,9 @@ pub struct SessionOptions {
     pub protocol: Option<u8>,
     /// RAW: ask the bridge to forward a header line with ports (SAM 3.2, Java).
     pub header: Option<bool>,
-    /// DATAGRAM/RAW: have the bridge forward received datagrams to a local UDP socket (`HOST`
-    /// and `PORT`, the default). `false` leaves both out, and the bridge delivers them on the
-    /// control socket instead (`DATAGRAM RECEIVED`), which is where i2pd 2.59 reports the
-    /// sender's ports. Sending goes over UDP either way. emissary 0.4 does not answer a
-    /// DATAGRAM/RAW `SESSION CREATE` without `PORT`.
-    pub forward_datagrams: bool,
+    /// DATAGRAM/RAW: where received datagrams go (default [`DatagramDelivery::Auto`]: on the
+    /// control socket where the bridge offers it). Sending goes over UDP either way.
+    pub datagram_delivery: DatagramDelivery,
     /// I2CP and streaming options passed through as `key=value`, in order. The default holds
     /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
     pub options: Vec<(String, String)>,
@@ -195,7 +212,7 @@ impl SessionOptions {
             to_port: None,
             protocol: None,
             header: None,
-            forward_datagrams: true,
+            datagram_delivery: DatagramDelivery::Auto,
             options: DEFAULT_OPTIONS
                 .iter()
                 .map(|(k, v)| (String::from(*k), String::from(*v)))
@@ -263,9 +280,9 @@ impl SessionOptions {
     }
 
     /// The `SESSION CREATE` for these options on a bridge that negotiated `version`.
-    /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams (IP literal and port:
-    /// i2pd forwards only when both `HOST` and `PORT` are given); it is left out when
-    /// [`forward_datagrams`](Self::forward_datagrams) is `false`.
+    /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams forwarded (IP literal
+    /// and port: i2pd forwards only when both `HOST` and `PORT` are given); `None` leaves both
+    /// out, and the bridge delivers on the control socket.
     pub fn create_command(
         &self,
         id: SessionId<'static>,
@@ -282,7 +299,7 @@ impl SessionOptions {
         if self.keys.is_none() {
             command.signature_type = Some(self.signature_type);
         }
-        if let Some((host, port)) = udp_forward.filter(|_| self.forward_datagrams) {
+        if let Some((host, port)) = udp_forward {
             command.host = Some(Cow::Owned(host));
             command.port = Some(port);
         }
@@ -528,10 +545,8 @@ mod tests {
         assert!(text.contains(" PORT=4000 HOST=127.0.0.1 "), "{text}");
         assert!(text.contains("STYLE=DATAGRAM ID=dg "));
         // Delivery on the control socket: neither HOST nor PORT.
-        let mut options = options;
-        options.forward_datagrams = false;
         let id = options.session_id(1).unwrap();
-        let cmd = options.create_command(id, Version::V3_3, true, Some(("127.0.0.1".into(), 4000)));
+        let cmd = options.create_command(id, Version::V3_3, true, None);
         let line = cmd.to_bytes(Version::V3_3).unwrap();
         let text = core::str::from_utf8(&line).unwrap();
         assert!(!text.contains("PORT=") && !text.contains("HOST="), "{text}");

@@ -13,7 +13,7 @@ use crate::types::Version;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallStep<'a> {
     /// Open a TCP connection to the bridge (dropping any earlier socket and its unread
-    /// bytes), then call [`Call::connected`]. If that fails, the call fails with the
+    /// bytes), then call [`Call::connected`] (saying whether the bridge is on this host). If that fails, the call fails with the
     /// driver's connect error.
     Connect,
     /// Write all of these bytes, then poll again.
@@ -98,8 +98,14 @@ impl<R: Request> Call<R> {
         }
     }
 
-    /// The TCP connection is open: `HELLO` comes next.
-    pub fn connected(&mut self) {
+    /// The TCP connection is open: `HELLO` comes next. `bridge_is_loopback`: the bridge's
+    /// address is on this host; if not, a warning is logged once per process (SAM is clear
+    /// text: `SESSION CREATE` and `DEST GENERATE` carry private keys, and everything else can
+    /// be read or changed on the path). Nothing is refused: routers in containers are common.
+    pub fn connected(&mut self, bridge_is_loopback: bool) {
+        if !bridge_is_loopback {
+            warn_remote_bridge();
+        }
         if self.phase == Phase::Connect {
             self.phase = Phase::Hello;
         }
@@ -237,5 +243,15 @@ impl Call<ForwardedPeer> {
             deadline: None,
             failure: None,
         }
+    }
+}
+
+fn warn_remote_bridge() {
+    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the SAM bridge is not on this host: SAM is clear text, so private keys (SESSION \
+             CREATE, DEST GENERATE) and all traffic to it can be read on the way"
+        );
     }
 }

@@ -4,7 +4,9 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 
 use super::{Call, Failure, Operation, Time};
-use crate::client::{forward_command, ConnectOptions, SamConfig, Style, SubsessionOptions};
+use crate::client::{
+    forward_command, ConnectOptions, DatagramDelivery, SamConfig, Style, SubsessionOptions,
+};
 use crate::command::{NamingLookup, SessionRemove, StreamAccept, StreamConnect, StreamForward};
 use crate::control::ControlCommand;
 use crate::exchange::ForwardedPeer;
@@ -20,6 +22,7 @@ pub struct SessionInfo {
     keys: PrivateKeys,
     version: Version,
     header: bool,
+    delivery: DatagramDelivery,
 }
 
 impl SessionInfo {
@@ -36,7 +39,19 @@ impl SessionInfo {
             keys,
             version,
             header,
+            delivery: DatagramDelivery::Udp,
         }
+    }
+
+    pub(crate) fn with_delivery(mut self, delivery: DatagramDelivery) -> SessionInfo {
+        self.delivery = delivery;
+        self
+    }
+
+    /// Where the bridge delivers this session's datagrams: [`DatagramDelivery::ControlSocket`]
+    /// or [`DatagramDelivery::Udp`] (what `Auto` became).
+    pub fn datagram_delivery(&self) -> DatagramDelivery {
+        self.delivery
     }
 
     /// The session ID.
@@ -142,6 +157,8 @@ impl SessionInfo {
             keys: self.keys.clone(),
             version: self.version,
             header: options.header == Some(true),
+            // SESSION ADD always forwards (i2pd 2.59 knows only STREAM sub-sessions).
+            delivery: DatagramDelivery::Udp,
         };
         Ok((ControlCommand::Add(command), info))
     }

@@ -54,7 +54,7 @@
 //! let mut replies: &[u8] = b"HELLO REPLY RESULT=OK VERSION=3.1\nNAMING REPLY RESULT=KEY_NOT_FOUND NAME=ME\n";
 //! loop {
 //!     match call.poll() {
-//!         CallStep::Connect => call.connected(), // open a TCP connection (drop any earlier one)
+//!         CallStep::Connect => call.connected(true), // open a TCP connection (drop any earlier one)
 //!         CallStep::Send(bytes) => written.extend_from_slice(bytes),
 //!         CallStep::Recv => {
 //!             // read with a deadline of call.poll_timeout(); on expiry: call.handle_timeout(now)
@@ -223,8 +223,8 @@ pub trait Drive {
     type Output;
     /// The next thing to do.
     fn poll(&mut self, now: Time) -> CallStep<'_>;
-    /// The TCP connection is open.
-    fn connected(&mut self);
+    /// The TCP connection is open; `bridge_is_loopback`: to an address on this host.
+    fn connected(&mut self, bridge_is_loopback: bool);
     /// `true` when the driver must bind a UDP socket now.
     fn wants_udp(&self) -> bool;
     /// The UDP socket is bound at `host` (an IP literal), `port`.
@@ -246,8 +246,8 @@ impl<R: crate::exchange::Request> Drive for Call<R> {
     fn poll(&mut self, _: Time) -> CallStep<'_> {
         Call::poll(self)
     }
-    fn connected(&mut self) {
-        Call::connected(self)
+    fn connected(&mut self, bridge_is_loopback: bool) {
+        Call::connected(self, bridge_is_loopback)
     }
     fn wants_udp(&self) -> bool {
         false
@@ -275,8 +275,8 @@ impl Drive for SessionSetup {
     fn poll(&mut self, now: Time) -> CallStep<'_> {
         SessionSetup::poll(self, now)
     }
-    fn connected(&mut self) {
-        SessionSetup::connected(self)
+    fn connected(&mut self, bridge_is_loopback: bool) {
+        SessionSetup::connected(self, bridge_is_loopback)
     }
     fn wants_udp(&self) -> bool {
         SessionSetup::wants_udp(self)

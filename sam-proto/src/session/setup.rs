@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{Call, CallStep, Failure, Operation, SessionInfo, Time};
-use crate::client::{retry_primary_as_master, SamConfig, SessionOptions};
+use crate::client::{retry_primary_as_master, DatagramDelivery, SamConfig, SessionOptions};
 use crate::command::SessionCreate;
 use crate::error::Error;
 use crate::exchange::Request;
@@ -20,17 +20,16 @@ pub struct CreateSession {
     options: SessionOptions,
     id: SessionId<'static>,
     prefer_primary: bool,
+    /// Ask for datagrams over UDP (`HOST`/`PORT`) rather than on the control socket.
+    forward: bool,
     udp_forward: Option<(String, u16)>,
 }
 
 impl CreateSession {
     fn command(&self, version: Version) -> SessionCreate<'static> {
-        self.options.create_command(
-            self.id.clone(),
-            version,
-            self.prefer_primary,
-            self.udp_forward.clone(),
-        )
+        let udp_forward = self.udp_forward.clone().filter(|_| self.forward);
+        self.options
+            .create_command(self.id.clone(), version, self.prefer_primary, udp_forward)
     }
 }
 
@@ -52,7 +51,8 @@ pub struct SessionSetup {
     request: CreateSession,
     call: Call<CreateSession>,
     udp_bound: bool,
-    retried: bool,
+    retried_master: bool,
+    retried_udp: bool,
 }
 
 impl SessionSetup {
@@ -73,12 +73,14 @@ impl SessionSetup {
             options: options.clone(),
             id: id.clone(),
             prefer_primary: true,
+            forward: true,
             udp_forward: Some((String::from("127.0.0.1"), 1)),
         };
         probe
             .encode_request(Version::V3_3, &mut Vec::new())
             .map_err(|e| Failure::protocol(operation.name(), e))?;
         let request = CreateSession {
+            forward: options.datagram_delivery == DatagramDelivery::Udp,
             udp_forward: None,
             ..probe
         };
@@ -88,7 +90,8 @@ impl SessionSetup {
             request,
             call,
             udp_bound: false,
-            retried: false,
+            retried_master: false,
+            retried_udp: false,
         })
     }
 
@@ -96,17 +99,24 @@ impl SessionSetup {
     /// fallback needs a new socket (drop the old one and its unread bytes). When
     /// [`wants_udp`](Self::wants_udp) says so, bind the UDP socket before polling.
     pub fn poll(&mut self, now: Time) -> CallStep<'_> {
-        if self.call.failure().is_some() && !self.retried && self.primary_refused() {
+        let retry = if !self.retried_master && self.primary_refused() {
             // The bridge agreed to 3.3 but knows only MASTER (i2pd 2.58+), and closes the
             // socket after refusing: the same session on a new socket, as MASTER.
-            self.retried = true;
+            self.retried_master = true;
             self.request.prefer_primary = false;
-            match Call::new(
-                &self.config,
-                Operation::SessionCreate,
-                self.request.clone(),
-                now,
-            ) {
+            true
+        } else if !self.retried_udp && self.control_delivery_unanswered() {
+            // Datagrams on the control socket are not offered (emissary 0.4 closes the
+            // socket without an answer): the same session with HOST/PORT.
+            self.retried_udp = true;
+            self.request.forward = true;
+            true
+        } else {
+            false
+        };
+        if retry {
+            let request = self.request.clone();
+            match Call::new(&self.config, Operation::SessionCreate, request, now) {
                 Ok(call) => self.call = call,
                 Err(_) => return CallStep::Done,
             }
@@ -122,9 +132,9 @@ impl SessionSetup {
         self.call.is_connected() && self.needs_udp() && !self.udp_bound
     }
 
-    /// The TCP connection is open.
-    pub fn connected(&mut self) {
-        self.call.connected();
+    /// The TCP connection is open (see [`Call::connected`]).
+    pub fn connected(&mut self, bridge_is_loopback: bool) {
+        self.call.connected(bridge_is_loopback);
     }
 
     /// The UDP socket is bound at `host` (an IP literal) and `port`.
@@ -162,13 +172,27 @@ impl SessionSetup {
     pub fn finish(self) -> Result<SessionInfo, Failure> {
         let version = self.call.version();
         let keys = self.call.finish()?;
-        Ok(SessionInfo::new(
-            self.request.id,
-            self.request.options.style,
-            keys,
-            version,
-            self.request.options.header == Some(true),
-        ))
+        let delivery = match self.request.forward {
+            true => DatagramDelivery::Udp,
+            false => DatagramDelivery::ControlSocket,
+        };
+        let options = &self.request.options;
+        let header = options.header == Some(true);
+        let info = SessionInfo::new(self.request.id, options.style, keys, version, header);
+        Ok(info.with_delivery(delivery))
+    }
+
+    fn control_delivery_unanswered(&self) -> bool {
+        self.needs_udp()
+            && !self.request.forward
+            && self.request.options.datagram_delivery == DatagramDelivery::Auto
+            && matches!(
+                self.call.failure(),
+                Some(Failure::Protocol {
+                    error: Error::Eof { .. },
+                    operation,
+                }) if *operation == Operation::SessionCreate.name()
+            )
     }
 
     fn primary_refused(&self) -> bool {

@@ -27,7 +27,7 @@ fn pump_call<R: crate::exchange::Request>(call: &mut Call<R>) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         match call.poll() {
-            CallStep::Connect => call.connected(),
+            CallStep::Connect => call.connected(true),
             CallStep::Send(bytes) => out.extend_from_slice(bytes),
             CallStep::Recv | CallStep::Done => return out,
         }
@@ -47,7 +47,7 @@ fn call_connect_and_hello_share_connect_timeout_from_the_start() {
     assert_eq!(call.poll(), CallStep::Connect);
     assert_eq!(call.poll_timeout(), Some(at(100) + cfg.connect_timeout));
     // Connecting does not restart the clock: TCP connect + HELLO are one budget.
-    call.connected();
+    call.connected(true);
     assert_eq!(call.poll_timeout(), Some(at(100) + cfg.connect_timeout));
     call.handle_timeout(at(100) + cfg.connect_timeout - SECOND);
     assert!(call.failure().is_none());
@@ -296,7 +296,7 @@ fn drive_setup(setup: &mut SessionSetup, replies: &[&[u8]]) -> Vec<String> {
         match setup.poll(at(0)) {
             CallStep::Connect => {
                 sockets.push(String::new());
-                setup.connected();
+                setup.connected(true);
             }
             CallStep::Send(bytes) => match sockets.last_mut() {
                 Some(socket) => socket.push_str(&text(bytes)),
@@ -332,7 +332,7 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
     let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
     assert_eq!(setup.poll(at(0)), CallStep::Connect);
     assert!(!setup.wants_udp());
-    setup.connected();
+    setup.connected(true);
     assert!(setup.wants_udp());
     let status = session_status();
     let wrote = drive_setup(
@@ -348,7 +348,7 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
     assert_eq!(info.id().as_str(), "dg");
     // Stream sessions never ask for UDP.
     let mut setup = SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
-    setup.connected();
+    setup.connected(true);
     assert!(!setup.wants_udp());
     assert_eq!(
         setup.poll(at(0)),
@@ -417,7 +417,7 @@ fn setup_times_out_after_session_timeout_from_hello() {
     let cfg = config();
     let mut setup = SessionSetup::new(&cfg, &SessionOptions::new(Style::Stream), 1, at(0)).unwrap();
     assert_eq!(setup.poll(at(0)), CallStep::Connect);
-    setup.connected();
+    setup.connected(true);
     while let CallStep::Send(_) = setup.poll(at(0)) {}
     setup.feed(b"HELLO REPLY RESULT=OK VERSION=3.1\n", at(2));
     while let CallStep::Send(_) = setup.poll(at(2)) {}

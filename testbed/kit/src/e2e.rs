@@ -62,7 +62,8 @@ macro_rules! sam_e2e_suite {
 
         use $glue::*;
         use $sam::{
-            load_keys, read_forwarded, save_keys, ConnectOptions, Error, PrivateKeys, ResultCode,
+            load_keys, read_forwarded, save_keys, ConnectOptions, DatagramDelivery, Error,
+            PrivateKeys, ResultCode,
             Sam, SamConfig, Session, SessionOptions, SigType, Style, SubsessionOptions, Version,
         };
         use sha2::{Digest, Sha256};
@@ -122,6 +123,10 @@ macro_rules! sam_e2e_suite {
             d2: Session,
             r1: Session,
             r2: Session,
+            /// Datagram sessions asking for UDP forwarding (`DatagramDelivery::Udp`); the
+            /// others take the default (the control socket where the bridge offers it).
+            u1: Session,
+            u2: Session,
         }
 
         fn config() -> SamConfig {
@@ -199,6 +204,11 @@ macro_rules! sam_e2e_suite {
             aw!(save_keys(&keys_path, &saved_keys))?;
             let k = aw!(load_keys(&keys_path))?;
 
+            let udp = |style| {
+                let mut o = options(style);
+                o.datagram_delivery = DatagramDelivery::Udp;
+                o
+            };
             let dsa = |style| {
                 let mut o = options(style);
                 o.signature_type = SigType::DsaSha1;
@@ -216,6 +226,8 @@ macro_rules! sam_e2e_suite {
                 dsa(Style::Datagram),                  // d2
                 options(Style::Raw),                   // r1
                 dsa(Style::Raw),                       // r2
+                udp(Style::Datagram),                  // u1
+                udp(Style::Datagram),                  // u2
             ];
             let keyed = generated_keys.iter().filter_map(|(_, keys)| keys.as_ref().ok());
             wanted.extend(keyed.map(|keys| options(Style::Stream).with_keys(keys.clone())));
@@ -254,6 +266,8 @@ macro_rules! sam_e2e_suite {
                 d2: next()?,
                 r1: next()?,
                 r2: next()?,
+                u1: next()?,
+                u2: next()?,
                 generated: generated_keys
                     .into_iter()
                     .map(|(sig, keys)| {
@@ -618,16 +632,56 @@ macro_rules! sam_e2e_suite {
             (received.from_port, received.to_port)
         }
 
+        /// Sends a UDP packet naming `claimed` as its sender, from an ordinary socket, to the
+        /// datagram socket of `to` (what any local process can do); returns `to`'s count of
+        /// dropped foreign packets before the forgery.
+        $($asyncness)? fn forge_to(to: &Session, claimed: &Session) -> u64 {
+            let socket = aw!(to.datagram_socket()).expect("datagram socket");
+            let before = socket.foreign();
+            let forger = std::net::UdpSocket::bind("127.0.0.1:0").expect("forger's socket");
+            let mut packet = claimed.destination().to_base64().into_bytes();
+            packet.extend_from_slice(b"\nFORGED-PAYLOAD");
+            forger.send_to(&packet, socket.local_addr().expect("local addr")).expect("forge");
+            before
+        }
+
+        /// Waits until `to`'s datagram socket has dropped more foreign packets than `before`.
+        $($asyncness)? fn forgery_dropped(to: &Session, before: u64) {
+            let socket = aw!(to.datagram_socket()).expect("datagram socket");
+            for _ in 0..100 {
+                if socket.foreign() > before {
+                    return;
+                }
+                aw!(sleep(Duration::from_millis(50)));
+            }
+            panic!("the forged packet was not counted as foreign: {:?}", socket.counts());
+        }
+
+        $($asyncness)? fn delivery_detail(session: &Session) -> &'static str {
+            let socket = aw!(session.datagram_socket()).expect("datagram socket");
+            match socket.delivery() {
+                DatagramDelivery::ControlSocket => "delivered on the control socket",
+                _ => "forwarded over UDP (the bridge does not deliver on the control socket)",
+            }
+        }
+
         #[test]
         fn datagram_both_ways() {
             let fx = fixture();
             run(task!({
                 let ports = aw!(within(30, "datagrams", task!({
+                    // A forged packet first: recv_from must skip it and return the real one.
+                    let forged = aw!(forge_to(&fx.d2, &fx.a));
                     let there = aw!(datagram_exchange(&fx.d1, &fx.d2, false));
+                    aw!(forgery_dropped(&fx.d2, forged));
+                    let forged = aw!(forge_to(&fx.d1, &fx.a));
                     let back = aw!(datagram_exchange(&fx.d2, &fx.d1, false));
+                    aw!(forgery_dropped(&fx.d1, forged));
                     [there, back]
                 })));
-                $crate::matrix::pass(ADAPTER, "DATAGRAM: repliable, both ways, sender checked", "");
+                let delivery = aw!(delivery_detail(&fx.d1));
+                let detail = format!("{delivery}; a forged UDP sender dropped");
+                $crate::matrix::pass(ADAPTER, "DATAGRAM: repliable, both ways, sender checked", detail);
                 // Sent with FROM_PORT=1234 TO_PORT=5678 (SAM 3.2): a bridge's UDP forward
                 // either carries them or says nothing about ports (none, or zeros).
                 for p in ports {
@@ -636,6 +690,25 @@ macro_rules! sam_e2e_suite {
                         "sent ports 1234 → 5678, received {p:?}"
                     );
                 }
+            }))
+        }
+
+        #[test]
+        fn datagram_over_udp_drops_a_forged_sender() {
+            let fx = fixture();
+            run(task!({
+                let socket = aw!(fx.u1.datagram_socket()).expect("datagram socket");
+                assert_eq!(socket.delivery(), DatagramDelivery::Udp);
+                aw!(within(30, "datagrams over UDP", task!({
+                    let forged = aw!(forge_to(&fx.u2, &fx.a));
+                    aw!(datagram_exchange(&fx.u1, &fx.u2, false));
+                    aw!(forgery_dropped(&fx.u2, forged));
+                    let forged = aw!(forge_to(&fx.u1, &fx.a));
+                    aw!(datagram_exchange(&fx.u2, &fx.u1, false));
+                    aw!(forgery_dropped(&fx.u1, forged));
+                })));
+                let feature = "DATAGRAM: forwarded over UDP, both ways, a forged sender dropped";
+                $crate::matrix::pass(ADAPTER, feature, "");
             }))
         }
 
@@ -652,7 +725,7 @@ macro_rules! sam_e2e_suite {
                 // Received on the control socket (DATAGRAM RECEIVED ... FROM_PORT TO_PORT):
                 // i2pd 2.59's UDP forward carries no ports.
                 let mut control_delivery = options(Style::Datagram);
-                control_delivery.forward_datagrams = false;
+                control_delivery.datagram_delivery = DatagramDelivery::ControlSocket;
                 let sam = fx.sam.clone();
                 let limit = 45;
                 let created = aw!(give_up_after(limit, task!(aw!(sam.session(control_delivery)))))

@@ -168,6 +168,9 @@ pub enum Action {
         /// Pause between writes.
         pause: Duration,
     },
+    /// Write these bytes this many times (a flood of whole messages, without holding them
+    /// all in memory).
+    Repeat(Vec<u8>, usize),
     /// Do nothing for a while.
     Sleep(Duration),
     /// Close the connection (our side first: FIN after the data written so far).
@@ -235,6 +238,11 @@ impl Script {
             chunk,
             pause,
         })
+    }
+
+    /// See [`Action::Repeat`].
+    pub fn repeat(self, bytes: impl Into<Vec<u8>>, times: usize) -> Script {
+        self.then(Action::Repeat(bytes.into(), times))
     }
 
     /// See [`Action::Sleep`].
@@ -997,6 +1005,14 @@ impl Worker {
                 }
                 Flow::Go
             }
+            Action::Repeat(bytes, times) => {
+                for _ in 0..times {
+                    if self.write(&bytes) == Flow::End {
+                        return Flow::End;
+                    }
+                }
+                Flow::Go
+            }
             Action::Sleep(d) => {
                 self.shared.sleep(d);
                 Flow::Go
@@ -1446,6 +1462,13 @@ macro_rules! hostile_suite {
 
             fn sam_for(bridge: &HostileBridge) -> sam::Sam {
                 sam::Sam::new(bridge.config())
+            }
+
+            /// Options of a DATAGRAM or RAW session whose datagrams are forwarded over UDP.
+            fn over_udp(style: sam::Style) -> sam::SessionOptions {
+                let mut options = sam::SessionOptions::new(style);
+                options.datagram_delivery = sam::DatagramDelivery::Udp;
+                options
             }
 
             // ---------------------------------------------------------------------------
@@ -2869,7 +2892,7 @@ macro_rules! hostile_suite {
                             .udp(&b"not~base64!\npayload"[..])
                             .udp(repliable_udp(&who, b"the real one"))]);
                         let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::new(sam::Style::Datagram))),
+                            aw!(sam_for(&bridge).session(over_udp(sam::Style::Datagram))),
                             "session",
                         );
                         let socket = works(aw!(session.datagram_socket()), "datagram socket");
@@ -2967,7 +2990,7 @@ macro_rules! hostile_suite {
                             .session("3.1", &ed25519_keys(73))
                             .udp(&packet[..])]);
                         let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::new(sam::Style::Raw))),
+                            aw!(sam_for(&bridge).session(over_udp(sam::Style::Raw))),
                             "session",
                         );
                         let socket = works(aw!(session.datagram_socket()), "datagram socket");
@@ -3008,6 +3031,100 @@ macro_rules! hostile_suite {
                 });
             }
 
+            /// By default a DATAGRAM session asks for its datagrams on the control socket
+            /// (no HOST/PORT): no other process can inject one there.
+            #[test]
+            fn datagram_session_asks_for_control_socket_delivery_by_default() {
+                guard(|| {
+                    run(task!({
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .session("3.3", &ed25519_keys(74))]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(sam::SessionOptions::new(sam::Style::Datagram))),
+                            "session",
+                        );
+                        let create = bridge.lines(0).into_iter().find(|l| l.starts_with("SESSION CREATE"));
+                        let create = create.expect("a SESSION CREATE");
+                        assert!(!create.contains("PORT=") && !create.contains("HOST="), "{create}");
+                        let socket = works(aw!(session.datagram_socket()), "datagram socket");
+                        assert_eq!(socket.delivery(), sam::DatagramDelivery::ControlSocket);
+                    }))
+                });
+            }
+
+            /// emissary 0.4 closes a DATAGRAM `SESSION CREATE` without PORT unanswered: the
+            /// same session is created again on a new socket, with HOST and PORT.
+            #[test]
+            fn datagram_session_falls_back_to_udp_when_the_bridge_closes_unanswered() {
+                guard(|| {
+                    run(task!({
+                        let keys = ed25519_keys(75);
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().hello("3.2").expect(Kind::SessionCreate).close(),
+                            Script::new().session("3.2", &keys),
+                        ]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(sam::SessionOptions::new(sam::Style::Datagram))),
+                            "session",
+                        );
+                        assert_eq!(bridge.connections(), 2, "{bridge:?}");
+                        let second = bridge.lines(1).into_iter().find(|l| l.starts_with("SESSION CREATE"));
+                        let second = second.expect("a second SESSION CREATE");
+                        assert!(second.contains(" PORT=") && second.contains(" HOST="), "{second}");
+                        assert!(bridge.forward_addr().is_some(), "{bridge:?}");
+                        let socket = works(aw!(session.datagram_socket()), "datagram socket");
+                        assert_eq!(socket.delivery(), sam::DatagramDelivery::Udp);
+                        assert_eq!(session.destination(), keys.destination());
+                    }))
+                });
+            }
+
+            /// Asked for the control socket only, a bridge that closes unanswered is an error,
+            /// and no second socket is opened.
+            #[test]
+            fn control_socket_delivery_does_not_fall_back() {
+                guard(|| {
+                    run(task!({
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().hello("3.2").expect(Kind::SessionCreate).close(),
+                            Script::new().session("3.2", &ed25519_keys(76)),
+                        ]);
+                        let mut options = sam::SessionOptions::new(sam::Style::Datagram);
+                        options.datagram_delivery = sam::DatagramDelivery::ControlSocket;
+                        let e = fails(aw!(sam_for(&bridge).session(options)), "session");
+                        assert!(matches!(e, sam::Error::Protocol(sam_proto::Error::Eof { .. })), "{e:?}");
+                        assert_eq!(bridge.connections(), 1, "{bridge:?}");
+                    }))
+                });
+            }
+
+            /// A UDP packet from any socket but the bridge's UDP port is dropped and counted,
+            /// whatever sender it names; the bridge's own packet is delivered.
+            #[test]
+            fn forged_udp_packet_from_another_socket_is_dropped() {
+                guard(|| {
+                    run(task!({
+                        let who = peer(77);
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .session("3.1", &ed25519_keys(78))
+                            .sleep_ms(300)
+                            .udp(repliable_udp(&who, b"from the bridge"))]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(over_udp(sam::Style::Datagram))),
+                            "session",
+                        );
+                        let socket = works(aw!(session.datagram_socket()), "datagram socket");
+                        let forger = std::net::UdpSocket::bind("127.0.0.1:0").expect("forger");
+                        let local = works(socket.local_addr(), "local addr");
+                        forger.send_to(&repliable_udp(&who, b"FORGED-PAYLOAD"), local).expect("forge");
+                        let got = works(aw!(socket.recv_from()), "the bridge's datagram");
+                        assert_eq!(got.payload, b"from the bridge");
+                        assert_eq!(socket.foreign(), 1);
+                        assert_eq!(socket.skipped(), 0);
+                    }))
+                });
+            }
+
             #[test]
             fn datagram_send_to_reaches_the_bridge_udp_port() {
                 guard(|| {
@@ -3016,7 +3133,7 @@ macro_rules! hostile_suite {
                         let bridge =
                             HostileBridge::start(vec![Script::new().session("3.1", &ed25519_keys(54))]);
                         let session = works(
-                            aw!(sam_for(&bridge).session(sam::SessionOptions::new(sam::Style::Datagram))),
+                            aw!(sam_for(&bridge).session(over_udp(sam::Style::Datagram))),
                             "session",
                         );
                         assert!(bridge.forward_addr().is_some(), "HOST and PORT: {bridge:?}");

@@ -18,6 +18,7 @@
 pub mod bench;
 pub mod data;
 pub mod e2e;
+pub mod flood;
 pub mod hostile;
 pub mod keys;
 pub mod matrix;

@@ -123,7 +123,7 @@ struct Peer {
 
 impl Peer {
     fn spawn(args: &[&str]) -> Peer {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testbed/i2plib_peer.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../i2plib_peer.py");
         let python = python();
         let mut child = Command::new(&python)
             .arg(script)
