@@ -18,7 +18,9 @@ use async_std::net::{TcpListener, UdpSocket};
 use futures_lite::future::zip;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use sam_async_std::sam_proto::datagram::UdpHeader;
-use sam_async_std::{Destination, Error, Sam, SamConfig, Session, SessionOptions, Style};
+use sam_async_std::{
+    DatagramDelivery, Destination, Error, Sam, SamConfig, Session, SessionOptions, Style,
+};
 use sam_testkit::hostile::{HostileBridge, Played};
 use sam_testkit::keys::{dsa_peer, ed25519_priv};
 
@@ -57,13 +59,22 @@ async fn played_session(
     style: Style,
     version: &str,
 ) -> (Session, Played, String) {
+    played_session_with(bridge, sam, SessionOptions::new(style), version).await
+}
+
+async fn played_session_with(
+    bridge: &Arc<HostileBridge>,
+    sam: &Sam,
+    options: SessionOptions,
+    version: &str,
+) -> (Session, Played, String) {
     let (bridge, version) = (bridge.clone(), version.to_owned());
     let bridge = play(move || {
         let mut control = bridge.next_played();
         let line = control.hello_then(&version, "SESSION CREATE ", session_ok());
         (control, line)
     });
-    let (session, (control, line)) = zip(sam.session(SessionOptions::new(style)), bridge).await;
+    let (session, (control, line)) = zip(sam.session(options), bridge).await;
     (session.expect("session"), control, line)
 }
 
@@ -221,7 +232,9 @@ async fn datagrams_over_udp_and_the_control_socket() {
     let mut config = sam.config().clone();
     config.udp_address = Some(bridge_udp.local_addr().unwrap().to_string());
     let sam = Sam::new(config);
-    let (session, control, create) = played_session(&bridge, &sam, Style::Datagram, "3.1").await;
+    let mut over_udp = SessionOptions::new(Style::Datagram);
+    over_udp.datagram_delivery = DatagramDelivery::Udp;
+    let (session, control, create) = played_session_with(&bridge, &sam, over_udp, "3.1").await;
     assert!(create.contains(" HOST=127.0.0.1 "), "{create}");
     let socket = session.datagram_socket().await.unwrap();
     let port = socket.local_addr().unwrap().port();

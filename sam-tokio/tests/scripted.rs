@@ -9,7 +9,8 @@ use std::time::Duration;
 use sam_testkit::hostile::{dsa_keys, ed25519_keys, HostileBridge, Played};
 use sam_tokio::sam_proto::datagram::UdpHeader;
 use sam_tokio::{
-    Destination, Error, PrivateKeys, ResultCode, Sam, SamConfig, Session, SessionOptions, Style,
+    DatagramDelivery, Destination, Error, PrivateKeys, ResultCode, Sam, SamConfig, Session,
+    SessionOptions, Style,
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, UdpSocket};
@@ -283,7 +284,10 @@ async fn datagrams_over_udp_and_the_control_socket() {
     let mut config = sam.config().clone();
     config.udp_address = Some(bridge_udp.local_addr().unwrap().to_string());
     let sam = Sam::new(config);
-    let (session, control, create) = session_with(&bridge, &sam, Style::Datagram, "3.1").await;
+    let mut over_udp = SessionOptions::new(Style::Datagram);
+    over_udp.datagram_delivery = DatagramDelivery::Udp;
+    let (session, control, create) =
+        session(&bridge, &sam, over_udp, "3.1", &ed25519_keys(9)).await;
     assert!(create.contains(" HOST=127.0.0.1 "), "{create}");
     let port: u16 = create
         .split(" PORT=")

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::*;
-use crate::client::{SessionOptions, Style, SubsessionOptions};
+use crate::client::{DatagramDelivery, SessionOptions, Style, SubsessionOptions};
 use crate::command::{Ping, StreamConnect};
 use crate::control::{Completion, ControlCommand};
 use crate::result::ResultCode;
@@ -304,10 +304,11 @@ fn drive_setup(setup: &mut SessionSetup, replies: &[&[u8]]) -> Vec<String> {
                 None => sockets.push(text(bytes)),
             },
             CallStep::Recv => match replies.next() {
-                Some(reply) => {
+                // An empty read: the bridge closed the socket.
+                Some(reply) if !reply.is_empty() => {
                     setup.feed(reply, at(1));
                 }
-                None => setup.eof(),
+                _ => setup.eof(),
             },
             CallStep::Done => return sockets,
         }
@@ -328,7 +329,8 @@ fn setup_checks_options_before_any_socket() {
 #[test]
 fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
     let cfg = config();
-    let options = SessionOptions::new(Style::Datagram).with_id("dg");
+    let mut options = SessionOptions::new(Style::Datagram).with_id("dg");
+    options.datagram_delivery = DatagramDelivery::Udp;
     let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
     assert_eq!(setup.poll(at(0)), CallStep::Connect);
     assert!(!setup.wants_udp());
@@ -354,6 +356,60 @@ fn setup_binds_udp_for_datagram_sessions_and_sends_host_and_port() {
         setup.poll(at(0)),
         CallStep::Send(b"HELLO VERSION MIN=3.1 MAX=3.3\n")
     );
+}
+
+#[test]
+fn datagrams_go_to_the_control_socket_by_default_and_fall_back_to_udp_on_a_silent_close() {
+    let cfg = config();
+    let status = session_status();
+    let options = SessionOptions::new(Style::Datagram).with_id("dg");
+    // A bridge that answers: the control socket it is, no HOST/PORT sent.
+    let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
+    let wrote = drive_setup(
+        &mut setup,
+        &[b"HELLO REPLY RESULT=OK VERSION=3.3\n", status.as_bytes()],
+    );
+    assert_eq!(wrote.len(), 1);
+    assert!(
+        !wrote[0].contains("PORT=") && !wrote[0].contains("HOST="),
+        "{wrote:?}"
+    );
+    let info = setup.finish().unwrap();
+    assert_eq!(info.datagram_delivery(), DatagramDelivery::ControlSocket);
+    // emissary 0.4: the create is closed unanswered; again on a new socket, with HOST/PORT.
+    let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
+    let wrote = drive_setup(
+        &mut setup,
+        &[
+            b"HELLO REPLY RESULT=OK VERSION=3.2\n",
+            b"",
+            b"HELLO REPLY RESULT=OK VERSION=3.2\n",
+            status.as_bytes(),
+        ],
+    );
+    assert_eq!(wrote.len(), 2, "{wrote:?}");
+    assert!(
+        wrote[1].contains(" PORT=40000 HOST=127.0.0.1 "),
+        "{wrote:?}"
+    );
+    assert_eq!(
+        setup.finish().unwrap().datagram_delivery(),
+        DatagramDelivery::Udp
+    );
+    // Asked for the control socket only: no second try. A refusal is no reason either.
+    let mut only = options.clone();
+    only.datagram_delivery = DatagramDelivery::ControlSocket;
+    let mut setup = SessionSetup::new(&cfg, &only, 1, at(0)).unwrap();
+    let wrote = drive_setup(&mut setup, &[b"HELLO REPLY RESULT=OK VERSION=3.2\n", b""]);
+    assert_eq!(wrote.len(), 1);
+    assert!(setup.finish().is_err());
+    let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
+    let refused: &[&[u8]] = &[
+        b"HELLO REPLY RESULT=OK VERSION=3.2\n",
+        b"SESSION STATUS RESULT=I2P_ERROR\n",
+    ];
+    assert_eq!(drive_setup(&mut setup, refused).len(), 1);
+    assert!(setup.finish().is_err());
 }
 
 #[test]

@@ -2055,6 +2055,89 @@ macro_rules! hostile_suite {
                 });
             }
 
+            /// `stream_timeout` counts from the end of `HELLO`: a bridge whose `HELLO` and
+            /// `STREAM STATUS` each take 60 % of it connects, though the two together take more
+            /// (the meaning of every timeout: `sam_proto::session`).
+            #[test]
+            fn stream_timeout_counts_from_the_end_of_hello() {
+                guard(|| {
+                    run(task!({
+                        let part = STREAM_TIMEOUT * 6 / 10;
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().session("3.1", &ed25519_keys(79)),
+                            Script::new()
+                                .expect(Kind::Hello)
+                                .sleep_ms(part.as_millis() as u64)
+                                .send(hello_ok("3.1"))
+                                .expect(Kind::StreamConnect)
+                                .sleep_ms(part.as_millis() as u64)
+                                .send(stream_ok())
+                                .hold(),
+                        ]);
+                        let mut config = bridge.config();
+                        config.connect_timeout = STREAM_TIMEOUT;
+                        let session = works(
+                            aw!(sam::Sam::new(config).session(sam::SessionOptions::default())),
+                            "session",
+                        );
+                        let started = Instant::now();
+                        works(aw!(session.connect("slow.i2p")), "connect within both budgets");
+                        assert!(started.elapsed() > STREAM_TIMEOUT, "{:?}", started.elapsed());
+                    }))
+                });
+            }
+
+            /// `lookup_timeout` counts from the end of `HELLO` too (a lookup without a
+            /// session), and `connect_timeout` covers the TCP connect and `HELLO`.
+            #[test]
+            fn lookup_timeout_counts_from_the_end_of_hello() {
+                guard(|| {
+                    run(task!({
+                        let part = LOOKUP_TIMEOUT * 6 / 10;
+                        let dest = peer(80);
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .expect(Kind::Hello)
+                            .sleep_ms(part.as_millis() as u64)
+                            .send(hello_ok("3.1"))
+                            .expect(Kind::NamingLookup)
+                            .sleep_ms(part.as_millis() as u64)
+                            .send(naming_ok("slow.i2p", &dest))]);
+                        let mut config = bridge.config();
+                        config.connect_timeout = LOOKUP_TIMEOUT;
+                        let started = Instant::now();
+                        let found = works(aw!(sam::Sam::new(config).lookup("slow.i2p")), "lookup");
+                        assert_eq!(found, dest);
+                        assert!(started.elapsed() > LOOKUP_TIMEOUT, "{:?}", started.elapsed());
+                    }))
+                });
+            }
+
+            /// The last handle dropped: the control socket stays open for `LINGER` (what the
+            /// streams wrote still reaches their peers), then `QUIT` on 3.2+ and the close.
+            #[test]
+            fn the_last_handle_dropped_lingers_then_quits() {
+                guard(|| {
+                    run(task!({
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .session("3.2", &ed25519_keys(81))
+                            .expect(Kind::Quit)
+                            .close()]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
+                            "session",
+                        );
+                        let dropped = Instant::now();
+                        drop(session);
+                        let linger = sam_proto::session::LINGER;
+                        std::thread::sleep(linger / 2);
+                        assert!(!bridge.wait_line(0, "QUIT", Duration::ZERO), "{bridge:?}");
+                        assert!(bridge.wait_line(0, "QUIT", linger * 2), "{bridge:?}");
+                        assert!(dropped.elapsed() >= linger, "{:?}", dropped.elapsed());
+                        assert!(bridge.wait_finished(0, Duration::from_secs(2)), "{bridge:?}");
+                    }))
+                });
+            }
+
             #[test]
             fn close_on_a_bridge_that_ignores_quit_takes_quit_wait() {
                 guard(|| {
