@@ -639,8 +639,7 @@ macro_rules! sam_e2e_suite {
             let socket = aw!(to.datagram_socket()).expect("datagram socket");
             let before = socket.foreign();
             let forger = std::net::UdpSocket::bind("127.0.0.1:0").expect("forger's socket");
-            let mut packet = claimed.destination().to_base64().into_bytes();
-            packet.extend_from_slice(b"\nFORGED-PAYLOAD");
+            let packet = $crate::hostile::repliable_udp(claimed.destination(), b"FORGED-PAYLOAD");
             forger.send_to(&packet, socket.local_addr().expect("local addr")).expect("forge");
             before
         }

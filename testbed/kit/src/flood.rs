@@ -92,17 +92,22 @@ macro_rules! flood_suite {
                     socket.counts()
                 );
                 let forged = forger.join().expect("the forger");
-                // What the queue holds, then the bridge's next datagram.
-                let queued = FLOOD as u64 - socket.counts().overflowed();
-                for _ in 0..queued {
-                    let got = works(aw!(socket.recv_from()), "a queued datagram");
-                    assert_eq!(got.payload, payload, "only the flood's datagrams were queued");
-                }
+                // Take one datagram (the queue has room for one more), then the bridge's
+                // next datagram goes in behind the rest of the flood; read up to it, counting.
+                let first = works(aw!(socket.recv_from()), "a queued datagram");
+                assert_eq!(first.payload, payload, "only the flood's datagrams were queued");
                 let mut conn = bridge.next_played();
                 conn.send(cat(&[&datagram_received(&who, 5), b"after"]));
-                let got = works(aw!(socket.recv_from()), "the datagram after the flood");
-                assert_eq!(got.payload, b"after");
-                let delivered = queued;
+                let mut delivered = 1u64;
+                loop {
+                    let got = works(aw!(socket.recv_from()), "a datagram");
+                    assert_ne!(got.payload, b"FORGED-PAYLOAD", "a forged packet was delivered");
+                    if got.payload == b"after" {
+                        break;
+                    }
+                    assert_eq!(got.payload, payload, "only the flood's datagrams were queued");
+                    delivered += 1;
+                }
                 let counts = socket.counts();
                 let peak = peak_rss();
                 println!(
@@ -119,7 +124,9 @@ macro_rules! flood_suite {
                 );
                 assert_eq!(delivered + counts.overflowed(), FLOOD as u64, "{counts:?}");
                 assert!(delivered <= room);
-                assert!(counts.foreign() > 0, "{counts:?}");
+                // How many forged packets get read depends on the adapter (sam-blocking reads
+                // the control queue first); that each one read is dropped and counted is
+                // `forged_udp_packet_from_another_socket_is_dropped` in the hostile suite.
                 assert!(
                     peak.saturating_sub(baseline) < RSS_BOUND_KIB,
                     "peak RSS grew by {} KiB (bound {RSS_BOUND_KIB} KiB)",
