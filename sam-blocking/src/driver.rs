@@ -2,13 +2,14 @@
 //! `SessionSetup`) on a std socket, its deadline armed as the socket's timeouts.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sam_proto::session::{CallStep, Drive, Time};
+use sam_proto::client::{block_on, drive, Transport};
+use sam_proto::session::{Drive, Time};
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// The crate's clock: time since it was first read.
 pub(crate) fn now() -> Time {
@@ -31,84 +32,89 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 /// the UDP socket it bound (a datagram session's) and the outcome.
 pub(crate) type Ran<T> = (TcpStream, Vec<u8>, Option<UdpSocket>, T);
 
-/// Runs `job` on a new socket to `address` (or on `socket`) as [`Drive`] says. The socket
-/// comes back without timeouts of ours (a caller's own stay).
+/// Runs `job` on a new socket to `address` (or on `socket`) with sam-proto's one I/O loop.
+/// The socket comes back without timeouts of ours (a caller's own stay).
 pub(crate) fn run<D: Drive>(
     address: &str,
-    mut socket: Option<TcpStream>,
-    mut job: D,
+    socket: Option<TcpStream>,
+    job: D,
 ) -> Result<Ran<D::Output>> {
-    // `stale`: the buffer was fed and nothing taken; `armed`: we set the socket timeouts.
-    let (mut buf, mut udp, mut stale, mut armed) = (Vec::new(), None, false, false);
-    loop {
-        let deadline = job.poll_timeout();
-        if deadline.is_some_and(|at| left(at).is_none()) {
-            job.handle_timeout(now());
-        }
-        if let (true, Some(tcp)) = (job.wants_udp(), &socket) {
-            let bound = UdpSocket::bind((tcp.local_addr()?.ip(), 0))?;
-            let at = bound.local_addr()?;
-            job.udp_bound(at.ip().to_string(), at.port());
-            udp = Some(bound);
-        }
-        // Not an error: the clock is looked at next (a timeout of a caller's own is one).
-        let again = |e: &io::Error| {
-            e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(e)
-        };
-        match job.poll(now()) {
-            CallStep::Connect => {
-                drop(socket.take()); // and its unread bytes
-                (buf, armed) = (Vec::new(), false);
-                socket = connect(address, deadline)?;
-                match &socket {
-                    Some(tcp) => {
-                        job.connected(tcp.peer_addr().is_ok_and(|at| at.ip().is_loopback()))
-                    }
-                    None => job.handle_timeout(now()),
-                }
-            }
-            CallStep::Send(mut bytes) => {
-                let tcp = socket.as_ref().ok_or_else(unconnected)?;
-                while !bytes.is_empty() && arm(tcp, deadline, &mut armed)? {
-                    match (&*tcp).write(bytes) {
-                        Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
-                        Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-                        Err(e) if again(&e) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            CallStep::Recv if !buf.is_empty() && !stale => {
-                let used = job.feed(&buf, now());
-                buf.drain(..used.min(buf.len()));
-                stale = used == 0;
-            }
-            CallStep::Recv => {
-                let tcp = socket.as_ref().ok_or_else(unconnected)?;
-                if arm(tcp, deadline, &mut armed)? {
-                    let start = buf.len();
-                    buf.resize(start + READ_CHUNK, 0);
-                    let read = (&*tcp).read(buf.get_mut(start..).unwrap_or_default());
-                    buf.truncate(start + read.as_ref().map_or(0, |n| *n));
-                    stale = false;
-                    match read {
-                        Ok(0) => job.eof(),
-                        Err(e) if !again(&e) => return Err(e.into()),
-                        _ => {}
-                    }
-                }
-            }
-            CallStep::Done => break,
-        }
-    }
-    let output = job.finish()?;
-    let socket = socket.ok_or_else(unconnected)?;
-    arm(&socket, None, &mut armed)?;
-    Ok((socket, buf, udp, output))
+    let socket = socket.map(|tcp| Tcp { tcp, armed: false });
+    let mut done = block_on(drive(address, job, socket))?;
+    arm(&done.socket.tcp, None, &mut done.socket.armed)?;
+    Ok((done.socket.tcp, done.leftover, done.udp, done.output))
 }
 
-fn unconnected() -> io::Error {
-    ErrorKind::NotConnected.into()
+/// A std socket under the loop: each operation blocks with the deadline as the socket's
+/// timeouts, so its future is ready when first polled.
+struct Tcp {
+    tcp: TcpStream,
+    /// The socket timeouts are ours.
+    armed: bool,
+}
+
+/// Not an error: the clock is looked at next (a timeout of a caller's own is one).
+fn again(e: &io::Error, deadline: Option<Time>) -> bool {
+    e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(e)
+}
+
+impl Transport for Tcp {
+    type Udp = UdpSocket;
+
+    fn now() -> Time {
+        now()
+    }
+
+    async fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<Tcp>> {
+        Ok(connect(address, deadline)?.map(|tcp| Tcp { tcp, armed: false }))
+    }
+
+    async fn write_all(
+        &mut self,
+        mut bytes: &[u8],
+        deadline: Option<Time>,
+    ) -> io::Result<Option<()>> {
+        while !bytes.is_empty() {
+            if !arm(&self.tcp, deadline, &mut self.armed)? {
+                return Ok(None);
+            }
+            match (&self.tcp).write(bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+                Err(e) if again(&e, deadline) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(()))
+    }
+
+    async fn read(
+        &mut self,
+        buf: &mut Vec<u8>,
+        deadline: Option<Time>,
+    ) -> io::Result<Option<usize>> {
+        if !arm(&self.tcp, deadline, &mut self.armed)? {
+            return Ok(None);
+        }
+        let start = buf.len();
+        buf.resize(start + READ_CHUNK, 0);
+        let read = (&self.tcp).read(buf.get_mut(start..).unwrap_or_default());
+        buf.truncate(start + read.as_ref().map_or(0, |n| *n));
+        match read {
+            Err(e) if again(&e, deadline) => Ok(None),
+            read => read.map(Some),
+        }
+    }
+
+    async fn bind_udp(&self) -> io::Result<(UdpSocket, SocketAddr)> {
+        let udp = UdpSocket::bind((self.tcp.local_addr()?.ip(), 0))?;
+        let at = udp.local_addr()?;
+        Ok((udp, at))
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.peer_addr()
+    }
 }
 
 /// How much to read at once.
@@ -129,10 +135,9 @@ fn arm(socket: &TcpStream, deadline: Option<Time>, armed: &mut bool) -> io::Resu
 
 /// A TCP connection to `address` (each address it resolves to, in turn); `None` when
 /// `deadline` comes first.
-fn connect(address: &str, deadline: Option<Time>) -> Result<Option<TcpStream>> {
-    let unreachable = |e| Error::unreachable(address, e);
+fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<TcpStream>> {
     let mut last = io::Error::new(ErrorKind::NotFound, "the address resolves to nothing");
-    for addr in address.to_socket_addrs().map_err(unreachable)? {
+    for addr in address.to_socket_addrs()? {
         let connected = match deadline.map(left) {
             None => TcpStream::connect(addr),
             Some(Some(left)) => TcpStream::connect_timeout(&addr, left),
@@ -144,5 +149,5 @@ fn connect(address: &str, deadline: Option<Time>) -> Result<Option<TcpStream>> {
             Err(e) => last = e,
         }
     }
-    Err(unreachable(last))
+    Err(last)
 }

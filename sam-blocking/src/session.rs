@@ -12,7 +12,7 @@ use sam_proto::keys::{B32Address, Destination, PrivateKeys};
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
 use sam_proto::Version;
 
-use crate::control::{Control, Handle};
+use crate::control::Control;
 use crate::driver::{now, run};
 use crate::{DatagramSocket, Error, Result, SamConfig, Stream};
 
@@ -34,7 +34,7 @@ pub type Incoming = sam_proto::client::Incoming<Stream>;
 /// Timeouts: see [`sam_proto::session`].
 #[derive(Clone)]
 pub struct Session {
-    control: Arc<Handle>,
+    control: Arc<Control>,
     info: Arc<SessionInfo>,
     /// Where the bridge forwards this (sub-)session's datagrams.
     udp: Option<Arc<UdpSocket>>,
@@ -57,7 +57,7 @@ impl Session {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
         let (socket, buf, udp, created) = run(&config.address, None, setup)?;
         let info = Arc::new(created.clone());
-        let control = Arc::new(Control::spawn(config, created, socket, &buf)?);
+        let control = Arc::new(Control::spawn(config, created, socket, buf)?);
         let udp = udp.map(Arc::new);
         Ok(Session { control, info, udp })
     }
@@ -182,7 +182,7 @@ impl Session {
         let created = &self.control.created;
         created.check_add(&options)?;
         // The bridge forwards to the address of our end of the control socket.
-        let ip = self.control.socket.local_addr()?.ip();
+        let ip = self.control.local.ip();
         let udp = options.style.uses_udp();
         let udp = udp.then(|| UdpSocket::bind((ip, 0))).transpose()?;
         let at = udp.as_ref().map(UdpSocket::local_addr).transpose()?;
@@ -211,7 +211,7 @@ impl Session {
             Some(addr) => addr.to_socket_addrs()?.next().ok_or_else(|| {
                 Error::InvalidInput("SAM UDP address resolves to nothing".to_owned())
             })?,
-            None => default_udp_bridge(self.control.socket.peer_addr()?)?,
+            None => default_udp_bridge(self.control.bridge)?,
         };
         Ok(DatagramSocket::new(self.clone(), udp, bridge))
     }

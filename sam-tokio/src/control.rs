@@ -3,14 +3,14 @@
 //! core's next deadline and hands it the commands that arrive on a channel. Every decision
 //! (queue, timeouts, cancel, `PING`, `QUIT`) is the core's.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use sam_proto::client::{DatagramCounts, DATAGRAM_QUEUE};
+use sam_proto::client::{DatagramCounts, Waiters, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
-use sam_proto::session::{CommandId, SessionCore, SessionEvent};
+use sam_proto::session::SessionCore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 
 use crate::driver::{instant, now};
@@ -70,15 +70,13 @@ pub(crate) fn spawn(
     let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
     let (closed_tx, closed) = watch::channel(false);
     let (datagrams_tx, datagrams) = mpsc::channel(DATAGRAM_QUEUE);
-    let counts_in_task = counts.clone();
     let released = Arc::new(Notify::new());
     let task = Task {
         core,
         requests: requests_rx,
         released: released.clone(),
         datagrams: datagrams_tx,
-        counts: counts_in_task,
-        waiting: HashMap::new(),
+        waiters: Waiters::new(counts.clone()),
     };
     tokio::spawn(task.run(socket, input, closed_tx));
     let datagrams = Mutex::new(datagrams);
@@ -96,8 +94,19 @@ struct Task {
     requests: mpsc::Receiver<Request>,
     released: Arc<Notify>,
     datagrams: mpsc::Sender<ReceivedDatagram>,
-    counts: Arc<DatagramCounts>,
-    waiting: HashMap<CommandId, Reply>,
+    waiters: Waiters<Waiter>,
+}
+
+/// Where a caller waits for its command's answer.
+struct Waiter(oneshot::Sender<Result<Completion>>);
+
+impl sam_proto::client::Reply for Waiter {
+    fn is_gone(&self) -> bool {
+        self.0.is_closed()
+    }
+    fn send(self, answer: Result<Completion>) {
+        let _ = self.0.send(answer);
+    }
 }
 
 impl Task {
@@ -127,10 +136,9 @@ impl Task {
                     _ => self.core.eof(),
                 },
                 request = self.requests.recv(), if handles => match request {
-                    Some(Some((command, reply))) => match self.core.submit(command, now()) {
-                        Ok(id) => drop(self.waiting.insert(id, reply)),
-                        Err(failure) => drop(reply.send(Err(failure.into()))),
-                    },
+                    Some(Some((command, reply))) => {
+                        self.waiters.submit(&mut self.core, command, Waiter(reply), now())
+                    }
                     Some(None) => self.core.close(now()),
                     None => {
                         handles = false;
@@ -147,36 +155,16 @@ impl Task {
         let _ = closed.send(true);
     }
 
-    /// Cancels what nobody waits for, collects what to write, hands out what happened;
-    /// `false` once the session is over.
+    /// Hands out what happened, collects what to write; `false` once the session is over.
     fn drain(&mut self, output: &mut Vec<u8>) -> bool {
-        let core = &mut self.core;
-        self.waiting.retain(|id, reply| {
-            let gone = reply.is_closed();
-            if gone {
-                core.cancel(*id);
-            }
-            !gone
+        let open = self.waiters.dispatch(&mut self.core, |d| {
+            self.datagrams.try_send(d).map_err(|e| match e {
+                TrySendError::Full(d) | TrySendError::Closed(d) => d,
+            })
         });
         while let Some(bytes) = self.core.poll_transmit() {
             output.extend_from_slice(bytes);
         }
-        while let Some(event) = self.core.poll_event() {
-            match event {
-                SessionEvent::Completed(id, outcome) => {
-                    if let Some(reply) = self.waiting.remove(&id) {
-                        let _ = reply.send(outcome.map_err(Error::from));
-                    }
-                }
-                // Nobody reads them fast enough: dropped rather than stalling the socket.
-                SessionEvent::Datagram(d) => match self.datagrams.try_send(d) {
-                    Ok(()) => {}
-                    Err(_) => self.counts.overflow(),
-                },
-                SessionEvent::Closed => return false,
-                _ => {}
-            }
-        }
-        true
+        open
     }
 }

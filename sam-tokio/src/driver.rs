@@ -1,19 +1,16 @@
-//! The one I/O loop for a socket of its own: runs a sam-proto [`Drive`] (a `Call` or a
-//! `SessionSetup`) over a tokio socket, with the core's deadlines.
+//! The clock and the socket operations under sam-proto's one I/O loop
+//! ([`drive`](sam_proto::client::drive)), with the core's deadlines as tokio timers.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use sam_proto::session::{CallStep, Drive, Time};
+use sam_proto::client::{drive, Driven, Transport};
+use sam_proto::session::{Drive, Time};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
-
-use crate::{Error, Result, SamConfig};
-
-/// How much to read at once while waiting for an answer.
-const READ_CHUNK: usize = 8 * 1024;
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -31,94 +28,59 @@ pub(crate) fn instant(at: Option<Time>) -> Option<Instant> {
 }
 
 /// `fut`, or `None` if `deadline` came first.
-async fn until<T>(deadline: Option<Time>, fut: impl Future<Output = T>) -> Option<T> {
+async fn until<T>(
+    deadline: Option<Time>,
+    fut: impl Future<Output = io::Result<T>>,
+) -> io::Result<Option<T>> {
     match instant(deadline) {
-        Some(at) => tokio::time::timeout_at(at, fut).await.ok(),
-        None => Some(fut.await),
+        Some(at) => tokio::time::timeout_at(at, fut).await.ok().transpose(),
+        None => fut.await.map(Some),
     }
 }
 
-/// What a finished loop leaves: the socket, the bytes read past the answer (application data
-/// on a stream socket, control-socket input after `SESSION CREATE`), the UDP socket a
-/// session setup bound, and the output.
-pub(crate) struct Done<T> {
-    pub(crate) socket: TcpStream,
-    pub(crate) leftover: Vec<u8>,
-    pub(crate) udp: Option<UdpSocket>,
-    pub(crate) output: T,
+/// A connection to the bridge under the one I/O loop.
+pub(crate) struct Tcp(pub(crate) TcpStream);
+
+impl Transport for Tcp {
+    type Udp = UdpSocket;
+
+    fn now() -> Time {
+        now()
+    }
+
+    async fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<Tcp>> {
+        Ok(until(deadline, TcpStream::connect(address)).await?.map(Tcp))
+    }
+
+    async fn write_all(&mut self, bytes: &[u8], deadline: Option<Time>) -> io::Result<Option<()>> {
+        until(deadline, self.0.write_all(bytes)).await
+    }
+
+    async fn read(
+        &mut self,
+        buf: &mut Vec<u8>,
+        deadline: Option<Time>,
+    ) -> io::Result<Option<usize>> {
+        buf.reserve(8 * 1024);
+        until(deadline, self.0.read_buf(buf)).await
+    }
+
+    async fn bind_udp(&self) -> io::Result<(UdpSocket, SocketAddr)> {
+        let udp = UdpSocket::bind((self.0.local_addr()?.ip(), 0)).await?;
+        let at = udp.local_addr()?;
+        Ok((udp, at))
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
 }
 
-/// Runs `machine` to its end on a new socket to the bridge (or on `socket`, already open).
+/// Runs `machine` on a new connection to `address` (or on `socket`).
 pub(crate) async fn run<D: Drive>(
-    config: &SamConfig,
-    mut machine: D,
-    mut socket: Option<TcpStream>,
-) -> Result<Done<D::Output>> {
-    let mut buf = Vec::new();
-    let mut udp = None;
-    loop {
-        let deadline = machine.poll_timeout();
-        if machine.wants_udp() {
-            let bound = UdpSocket::bind((
-                socket
-                    .as_ref()
-                    .ok_or_else(not_connected)?
-                    .local_addr()?
-                    .ip(),
-                0,
-            ))
-            .await?;
-            let at = bound.local_addr()?;
-            machine.udp_bound(at.ip().to_string(), at.port());
-            udp = Some(bound);
-            continue;
-        }
-        let waited = match machine.poll(now()) {
-            CallStep::Connect => match until(deadline, TcpStream::connect(&config.address)).await {
-                Some(Ok(fresh)) => {
-                    machine.connected(fresh.peer_addr().is_ok_and(|at| at.ip().is_loopback()));
-                    socket = Some(fresh);
-                    buf.clear();
-                    Some(())
-                }
-                Some(Err(e)) => return Err(Error::unreachable(&config.address, e)),
-                None => None,
-            },
-            CallStep::Send(bytes) => {
-                let tcp = socket.as_mut().ok_or_else(not_connected)?;
-                until(deadline, tcp.write_all(bytes)).await.transpose()?
-            }
-            CallStep::Recv if buf.is_empty() => {
-                buf.reserve(READ_CHUNK);
-                let tcp = socket.as_mut().ok_or_else(not_connected)?;
-                match until(deadline, tcp.read_buf(&mut buf)).await.transpose()? {
-                    Some(0) => {
-                        machine.eof();
-                        Some(())
-                    }
-                    read => read.map(drop),
-                }
-            }
-            CallStep::Recv => {
-                let used = machine.feed(&buf, now());
-                buf.drain(..used);
-                Some(())
-            }
-            CallStep::Done => break,
-        };
-        if waited.is_none() {
-            machine.handle_timeout(now());
-        }
-    }
-    let output = machine.finish()?;
-    Ok(Done {
-        socket: socket.ok_or_else(not_connected)?,
-        leftover: buf,
-        udp,
-        output,
-    })
-}
-
-fn not_connected() -> Error {
-    Error::Io(io::Error::from(io::ErrorKind::NotConnected))
+    address: &str,
+    machine: D,
+    socket: Option<TcpStream>,
+) -> crate::Result<Driven<Tcp, D::Output>> {
+    drive(address, machine, socket.map(Tcp)).await
 }

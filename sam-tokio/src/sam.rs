@@ -44,7 +44,7 @@ impl Sam {
         R::Output: Send,
     {
         let call = Call::new(&self.config, operation, request, now())?;
-        Ok(run(&self.config, call, None).await?.output)
+        Ok(run(&self.config.address, call, None).await?.output)
     }
 
     /// A new destination with signature type `sig` (`DEST GENERATE`); nothing is published.

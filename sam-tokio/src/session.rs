@@ -69,11 +69,11 @@ impl Session {
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
-        let done = run(&config, setup, None).await?;
-        let (local_ip, bridge) = (done.socket.local_addr()?.ip(), done.socket.peer_addr()?);
+        let done = run(&config.address, setup, None).await?;
+        let (local_ip, bridge) = (done.socket.0.local_addr()?.ip(), done.socket.0.peer_addr()?);
         let core = SessionCore::new(&config, done.output.version());
         let counts = Arc::default();
-        let control = control::spawn(core, done.socket, done.leftover, counts);
+        let control = control::spawn(core, done.socket.0, done.leftover, counts);
         let primary = done.output.clone();
         let shared = Shared {
             config,
@@ -144,11 +144,11 @@ impl Session {
         if self.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let done = run(self.config(), call, None)
+        let done = run(&self.config().address, call, None)
             .await
             .map_err(|e| e.or_closed(self.is_closed()))?;
         Ok((
-            Stream::new(done.socket, done.leftover, Some(self.clone())),
+            Stream::new(done.socket.0, done.leftover, Some(self.clone())),
             done.output,
         ))
     }
@@ -251,10 +251,9 @@ impl Session {
 /// Reads the peer line a bridge writes first on a connection it forwarded (see
 /// [`Session::forward`]); the rest is the stream. No timeout: wrap it if needed.
 pub async fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
-    let config = SamConfig::default();
-    let done = run(&config, SessionInfo::forwarded(), Some(tcp)).await?;
+    let done = run("", SessionInfo::forwarded(), Some(tcp)).await?;
     Ok(Incoming::new(
-        Stream::new(done.socket, done.leftover, None),
+        Stream::new(done.socket.0, done.leftover, None),
         done.output,
     ))
 }

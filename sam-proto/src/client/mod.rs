@@ -57,6 +57,8 @@ mod error;
 #[cfg(feature = "std")]
 mod host;
 #[cfg(feature = "std")]
+mod io;
+#[cfg(feature = "std")]
 mod keyfile;
 mod leftover;
 
@@ -68,6 +70,8 @@ pub use host::{
     default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, Accepts, BoxFuture,
     DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
 };
+#[cfg(feature = "std")]
+pub use io::{block_on, drive, Driven, Reply, Transport, Waiters};
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;

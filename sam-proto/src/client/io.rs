@@ -1,0 +1,224 @@
+//! The I/O loop of the machines that have a socket of their own ([`Drive`]: a
+//! [`Call`](crate::session::Call) or a [`SessionSetup`](crate::session::SessionSetup)), written
+//! once for every adapter over [`Transport`]: the few socket operations a runtime provides,
+//! each with the core's deadline. The sam-blocking adapter runs it with [`block_on`], its
+//! operations being blocking calls that are ready when first polled.
+//!
+//! Also here: [`Waiters`], who waits for which command of a [`SessionCore`], the part of the
+//! control-socket loop that is the same whatever the runtime.
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::string::ToString;
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::vec::Vec;
+
+use super::{ClientError, ClientResult, DatagramCounts};
+use crate::control::{Completion, ControlCommand, ReceivedDatagram};
+use crate::session::{CallStep, CommandId, Drive, SessionCore, SessionEvent, Time};
+
+/// The socket operations the loop needs from a runtime. Each returns `Ok(None)` when its
+/// `deadline` (on the core's clock, [`Transport::now`]) comes first.
+pub trait Transport: Sized + Send {
+    /// The runtime's UDP socket (bound for a datagram session's forwarded datagrams).
+    type Udp: Send;
+    /// The clock the core runs on, as a time since the adapter's epoch.
+    fn now() -> Time;
+    /// A TCP connection to `address` (`host:port`).
+    fn connect(
+        address: &str,
+        deadline: Option<Time>,
+    ) -> impl Future<Output = io::Result<Option<Self>>> + Send;
+    /// Writes all of `bytes`.
+    fn write_all(
+        &mut self,
+        bytes: &[u8],
+        deadline: Option<Time>,
+    ) -> impl Future<Output = io::Result<Option<()>>> + Send;
+    /// Appends what the socket has to `buf`; `Some(0)` is the end of the stream.
+    fn read(
+        &mut self,
+        buf: &mut Vec<u8>,
+        deadline: Option<Time>,
+    ) -> impl Future<Output = io::Result<Option<usize>>> + Send;
+    /// A UDP socket on this connection's local IP, any port, and its address.
+    fn bind_udp(&self) -> impl Future<Output = io::Result<(Self::Udp, SocketAddr)>> + Send;
+    /// The bridge's address.
+    fn peer_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// What a finished [`drive`] leaves.
+#[derive(Debug)]
+pub struct Driven<T: Transport, O> {
+    /// The socket, at the end of the exchange.
+    pub socket: T,
+    /// Bytes read past the machine's last line: a stream's first application bytes, or the
+    /// control socket's next input after `SESSION STATUS`.
+    pub leftover: Vec<u8>,
+    /// The UDP socket a datagram session's setup bound.
+    pub udp: Option<T::Udp>,
+    /// The machine's outcome.
+    pub output: O,
+}
+
+/// Runs `machine` to its end on a new connection to `address` (or on `socket`, already
+/// open). A failed TCP connect is [`ClientError::Unreachable`]; every other failure but I/O
+/// is the machine's.
+pub async fn drive<T: Transport, D: Drive>(
+    address: &str,
+    mut machine: D,
+    mut socket: Option<T>,
+) -> ClientResult<Driven<T, D::Output>> {
+    // `stale`: the machine took none of `buf`, so read more before feeding it again.
+    let (mut buf, mut udp, mut stale) = (Vec::new(), None, false);
+    loop {
+        let deadline = machine.poll_timeout();
+        if machine.wants_udp() {
+            let (bound, at) = open(&mut socket)?.bind_udp().await?;
+            machine.udp_bound(at.ip().to_string(), at.port());
+            udp = Some(bound);
+            continue;
+        }
+        let in_time = match machine.poll(T::now()) {
+            CallStep::Connect => {
+                drop(socket.take()); // a retry's earlier socket, closed first
+                (buf, stale) = (Vec::new(), false);
+                let connected = T::connect(address, deadline).await;
+                socket = connected.map_err(|e| ClientError::unreachable(address, e))?;
+                let loopback = |tcp: &T| tcp.peer_addr().is_ok_and(|at| at.ip().is_loopback());
+                socket.as_ref().map(|tcp| machine.connected(loopback(tcp)))
+            }
+            CallStep::Send(bytes) => open(&mut socket)?.write_all(bytes, deadline).await?,
+            CallStep::Recv if !buf.is_empty() && !stale => {
+                let used = machine.feed(&buf, T::now());
+                buf.drain(..used.min(buf.len()));
+                stale = used == 0;
+                Some(())
+            }
+            CallStep::Recv => {
+                let read = open(&mut socket)?.read(&mut buf, deadline).await?;
+                stale &= read.is_none();
+                if read == Some(0) {
+                    machine.eof();
+                }
+                read.map(drop)
+            }
+            CallStep::Done => break,
+        };
+        if in_time.is_none() {
+            machine.handle_timeout(T::now());
+        }
+    }
+    let output = machine.finish()?;
+    let socket = socket.ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+    let leftover = buf;
+    Ok(Driven {
+        socket,
+        leftover,
+        udp,
+        output,
+    })
+}
+
+fn open<T>(socket: &mut Option<T>) -> io::Result<&mut T> {
+    socket
+        .as_mut()
+        .ok_or_else(|| io::ErrorKind::NotConnected.into())
+}
+
+/// Runs `future` on this thread to its end, parking the thread while it is pending (the
+/// sam-blocking adapter's executor: its operations are ready when first polled).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// Where a control-socket command's answer goes: a runtime's one-shot channel.
+pub trait Reply {
+    /// `true` once the caller has given up (dropped its future): the command is cancelled.
+    fn is_gone(&self) -> bool;
+    /// Hands the caller its answer.
+    fn send(self, answer: ClientResult<Completion>);
+}
+
+/// Who waits for which command of a [`SessionCore`], and where the datagrams it receives go:
+/// what a control-socket loop does with the core's events, whatever the runtime.
+#[derive(Debug)]
+pub struct Waiters<R> {
+    waiting: HashMap<CommandId, R>,
+    counts: Arc<DatagramCounts>,
+}
+
+impl<R: Reply> Waiters<R> {
+    /// Nobody waits yet; datagrams dropped for a full queue are counted in `counts`.
+    pub fn new(counts: Arc<DatagramCounts>) -> Waiters<R> {
+        let waiting = HashMap::new();
+        Waiters { waiting, counts }
+    }
+
+    /// Submits `command` to `core`; `reply` gets its answer (at once if the core refuses it).
+    pub fn submit(
+        &mut self,
+        core: &mut SessionCore,
+        command: ControlCommand<'static>,
+        reply: R,
+        now: Time,
+    ) {
+        match core.submit(command, now) {
+            Ok(id) => drop(self.waiting.insert(id, reply)),
+            Err(failure) => reply.send(Err(failure.into())),
+        }
+    }
+
+    /// Cancels the commands whose callers are gone, then hands out the core's events:
+    /// answers to their callers, datagrams to `deliver` (which gives back one it has no room
+    /// for: dropped and counted, so that a slow reader never stalls the control socket).
+    /// `false` once the session is over.
+    pub fn dispatch(
+        &mut self,
+        core: &mut SessionCore,
+        mut deliver: impl FnMut(ReceivedDatagram) -> Result<(), ReceivedDatagram>,
+    ) -> bool {
+        self.waiting.retain(|id, reply| {
+            let gone = reply.is_gone();
+            if gone {
+                core.cancel(*id);
+            }
+            !gone
+        });
+        while let Some(event) = core.poll_event() {
+            match event {
+                SessionEvent::Completed(id, outcome) => {
+                    if let Some(reply) = self.waiting.remove(&id) {
+                        reply.send(outcome.map_err(ClientError::from));
+                    }
+                }
+                SessionEvent::Datagram(d) => {
+                    if deliver(d).is_err() {
+                        self.counts.overflow();
+                    }
+                }
+                SessionEvent::Closed => return false,
+            }
+        }
+        !core.is_closed()
+    }
+}
