@@ -4,21 +4,32 @@
 //! the last handle gone, the deadline), writes what it wants written and dispatches its
 //! events, until the session is closed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_channel::{Receiver, Sender};
 use async_net::TcpStream;
 use futures_lite::future::race;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use sam_proto::client::{DatagramCounts, DATAGRAM_QUEUE};
+use sam_proto::client::{DatagramCounts, Waiters, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
-use sam_proto::session::{CommandId, SessionCore, SessionEvent};
+use sam_proto::session::SessionCore;
 
 use crate::driver::{now, timer};
 use crate::{Error, Result};
 
 type Reply = Sender<Result<Completion>>;
+
+/// Where a caller waits for its command's answer.
+struct Waiter(Reply);
+
+impl sam_proto::client::Reply for Waiter {
+    fn is_gone(&self) -> bool {
+        self.0.is_closed()
+    }
+    fn send(self, answer: Result<Completion>) {
+        let _ = self.0.try_send(answer);
+    }
+}
 
 /// `None`: close the session.
 type Message = Option<(ControlCommand<'static>, Reply)>;
@@ -61,13 +72,12 @@ pub(crate) fn spawn(core: SessionCore, socket: TcpStream, input: Vec<u8>) -> Res
     let (deliver, datagrams) = async_channel::bounded(DATAGRAM_QUEUE);
     let counts = Arc::<DatagramCounts>::default();
     let (ended_tx, ended) = async_channel::bounded(1);
-    let replies = HashMap::new();
+    let waiters = Waiters::new(counts.clone());
     let task = Task {
         core,
-        replies,
+        waiters,
         ended_tx,
         deliver,
-        counts: counts.clone(),
     };
     std::thread::Builder::new()
         .name("sam-control".to_owned())
@@ -95,11 +105,9 @@ enum Input {
 
 struct Task {
     core: SessionCore,
-    /// Who waits for each command the core holds.
-    replies: HashMap<CommandId, Reply>,
+    waiters: Waiters<Waiter>,
     ended_tx: Sender<()>,
     deliver: Sender<ReceivedDatagram>,
-    counts: Arc<DatagramCounts>,
 }
 
 impl Task {
@@ -108,26 +116,20 @@ impl Task {
         self.core.feed(&input);
         let mut handles = true;
         loop {
-            // Callers that gave up: a queued command is dropped, an answer will be.
-            let core = &mut self.core;
-            self.replies.retain(|id, reply| {
-                let gone = reply.is_closed();
-                gone.then(|| core.cancel(*id));
-                !gone
-            });
+            let open = self.dispatch();
             while let Some(bytes) = self.core.poll_transmit() {
                 if socket.write_all(bytes).await.is_err() {
                     self.core.eof();
                 }
             }
-            if self.core.is_closed() {
-                // Closed before anyone hears of it (a caller told `SessionClosed` sees
-                // `is_closed()`); datagrams already delivered stay readable.
+            if !open || self.core.is_closed() {
+                // Closed before the last answers go out, so a caller told `SessionClosed`
+                // sees `is_closed()`; datagrams already delivered stay readable.
                 drop(socket);
                 self.ended_tx.close();
-                return self.dispatch();
+                self.dispatch();
+                return;
             }
-            self.dispatch();
             let deadline = self.core.poll_timeout();
             let read = async { Input::Read(socket.read(&mut chunk).await) };
             let message = async {
@@ -144,10 +146,8 @@ impl Task {
                 Input::Read(Ok(n)) if n > 0 => self.core.feed(chunk.get(..n).unwrap_or_default()),
                 Input::Read(_) => self.core.eof(),
                 Input::Inbox(Some(Some((command, reply)))) => {
-                    match self.core.submit(command, now()) {
-                        Ok(id) => drop(self.replies.insert(id, reply)),
-                        Err(failure) => drop(reply.try_send(Err(failure.into()))),
-                    }
+                    let waiter = Waiter(reply);
+                    self.waiters.submit(&mut self.core, command, waiter, now())
                 }
                 Input::Inbox(Some(None)) => self.core.close(now()),
                 // The last handle is gone.
@@ -160,21 +160,11 @@ impl Task {
         }
     }
 
-    fn dispatch(&mut self) {
-        while let Some(event) = self.core.poll_event() {
-            match event {
-                SessionEvent::Completed(id, outcome) => {
-                    if let Some(reply) = self.replies.remove(&id) {
-                        let _ = reply.try_send(outcome.map_err(Error::from));
-                    }
-                }
-                // A full queue means nobody reads them: drop rather than stall the socket.
-                SessionEvent::Datagram(d) => match self.deliver.try_send(d) {
-                    Ok(()) => {}
-                    Err(_) => self.counts.overflow(),
-                },
-                _ => {}
-            }
-        }
+    /// Cancels what nobody waits for, hands out answers and datagrams; `false` once over.
+    fn dispatch(&mut self) -> bool {
+        let deliver = &self.deliver;
+        let into_inner = |e: async_channel::TrySendError<_>| e.into_inner();
+        let mut deliver = |d| deliver.try_send(d).map_err(into_inner);
+        self.waiters.dispatch(&mut self.core, &mut deliver)
     }
 }

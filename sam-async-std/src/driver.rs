@@ -1,8 +1,9 @@
-//! The I/O of the sam-proto machines: one loop for those with a socket of their own (a `Call`
-//! or a `SessionSetup`, as [`Drive`]), async-io timers at the core's deadlines.
+//! The clock, and the socket operations under sam-proto's one I/O loop
+//! ([`drive`](sam_proto::client::drive)), with async-io timers at the core's deadlines.
 
+use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -10,9 +11,10 @@ use async_io::Timer;
 use async_net::{TcpStream, UdpSocket};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::FutureExt;
-use sam_proto::session::{CallStep, Drive, Time};
+use sam_proto::client::{drive, Transport};
+use sam_proto::session::{Drive, Time};
 
-use crate::{Error, Result, SamConfig};
+use crate::{Result, SamConfig};
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
@@ -28,7 +30,7 @@ pub(crate) fn timer(deadline: Option<Time>) -> Timer {
 }
 
 /// A UDP socket on `ip`, port 0, and its address as the bridge is told it.
-pub(crate) async fn bind_udp(ip: IpAddr) -> Result<(UdpSocket, (String, u16))> {
+pub(crate) async fn bind_udp(ip: IpAddr) -> io::Result<(UdpSocket, (String, u16))> {
     let udp = UdpSocket::bind((ip, 0)).await?;
     let at = udp.local_addr()?;
     Ok((udp, (at.ip().to_string(), at.port())))
@@ -38,73 +40,69 @@ pub(crate) async fn bind_udp(ip: IpAddr) -> Result<(UdpSocket, (String, u16))> {
 /// first bytes, or the control socket's next input) and the UDP socket it had bound.
 pub(crate) type Done<T> = (TcpStream, Vec<u8>, Option<UdpSocket>, T);
 
-/// Runs `machine` to its end on a new socket (or on `tcp`, already open). Only I/O fails
-/// here (a failed TCP connect is [`Error::Unreachable`]); the rest is `finish`'s.
+/// Runs `machine` with sam-proto's one I/O loop on a new socket (or on `tcp`, already open).
 pub(crate) async fn run<D: Drive>(
     config: &SamConfig,
-    mut machine: D,
-    mut tcp: Option<TcpStream>,
+    machine: D,
+    tcp: Option<TcpStream>,
 ) -> Result<Done<D::Output>> {
-    let (mut buf, mut udp) = (Vec::new(), None);
-    loop {
-        if machine.wants_udp() {
-            let (bound, (host, port)) = bind_udp(open(&mut tcp)?.local_addr()?.ip()).await?;
-            udp = Some(bound);
-            machine.udp_bound(host, port);
-        }
-        let deadline = machine.poll_timeout();
-        let io = async {
-            match machine.poll(now()) {
-                CallStep::Done => return Result::Ok(true),
-                CallStep::Connect => {
-                    (tcp, buf) = (None, Vec::new());
-                    let socket = TcpStream::connect(config.address.as_str()).await;
-                    let socket = socket.map_err(|e| Error::unreachable(&config.address, e))?;
-                    machine.connected(socket.peer_addr().is_ok_and(|at| at.ip().is_loopback()));
-                    tcp = Some(socket);
-                }
-                CallStep::Send(bytes) => open(&mut tcp)?.write_all(bytes).await?,
-                // Bytes already buffered first; read when the machine took none of them.
-                CallStep::Recv => match buf.is_empty() {
-                    false => match machine.feed(&buf, now()) {
-                        0 => read_more(open(&mut tcp)?, &mut buf, &mut machine).await?,
-                        used => drop(buf.drain(..used.min(buf.len()))),
-                    },
-                    true => read_more(open(&mut tcp)?, &mut buf, &mut machine).await?,
-                },
-            }
-            Ok(false)
-        };
-        let expired = async move {
-            timer(deadline).await;
-            Ok(false)
-        };
-        if io.or(expired).await? {
-            let output = machine.finish()?;
-            let tcp = tcp.ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-            return Ok((tcp, buf, udp, output));
-        }
-        machine.handle_timeout(now());
-    }
+    let done = drive(&config.address, machine, tcp.map(Tcp)).await?;
+    Ok((done.socket.0, done.leftover, done.udp, done.output))
 }
 
-/// Appends what the socket has to `buf`; the end of the stream goes to the machine.
-async fn read_more(
-    tcp: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    machine: &mut impl Drive,
-) -> io::Result<()> {
-    let start = buf.len();
-    buf.resize(start + 8 * 1024, 0);
-    let n = tcp.read(&mut buf[start..]).await?;
-    buf.truncate(start + n);
-    if n == 0 {
-        machine.eof();
-    }
-    Ok(())
+/// `io`, or `None` if `deadline` came first.
+async fn until<T>(
+    deadline: Option<Time>,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<Option<T>> {
+    let expired = async {
+        timer(deadline).await;
+        Ok(None)
+    };
+    async { io.await.map(Some) }.or(expired).await
 }
 
-fn open(tcp: &mut Option<TcpStream>) -> io::Result<&mut TcpStream> {
-    tcp.as_mut()
-        .ok_or_else(|| io::ErrorKind::NotConnected.into())
+/// A connection to the bridge under the one I/O loop.
+struct Tcp(TcpStream);
+
+impl Transport for Tcp {
+    type Udp = UdpSocket;
+
+    fn now() -> Time {
+        now()
+    }
+
+    async fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<Tcp>> {
+        Ok(until(deadline, TcpStream::connect(address)).await?.map(Tcp))
+    }
+
+    async fn write_all(&mut self, bytes: &[u8], deadline: Option<Time>) -> io::Result<Option<()>> {
+        until(deadline, self.0.write_all(bytes)).await
+    }
+
+    async fn read(
+        &mut self,
+        buf: &mut Vec<u8>,
+        deadline: Option<Time>,
+    ) -> io::Result<Option<usize>> {
+        let start = buf.len();
+        buf.resize(start + 8 * 1024, 0);
+        let read = until(
+            deadline,
+            self.0.read(buf.get_mut(start..).unwrap_or_default()),
+        )
+        .await;
+        buf.truncate(start + read.as_ref().map_or(0, |n| n.unwrap_or(0)));
+        read
+    }
+
+    async fn bind_udp(&self) -> io::Result<(UdpSocket, SocketAddr)> {
+        let (udp, _) = bind_udp(self.0.local_addr()?.ip()).await?;
+        let at = udp.local_addr()?;
+        Ok((udp, at))
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
 }
