@@ -1,12 +1,8 @@
 //! Datagrams of DATAGRAM and RAW sessions over UDP.
 
-use std::net::SocketAddr;
-
 use async_net::UdpSocket;
 use futures_lite::FutureExt;
-use sam_proto::client::{
-    default_udp_bridge, DatagramCounts, DatagramDelivery, DatagramInbox, Received,
-};
+use sam_proto::client::{default_udp_bridge, DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 
@@ -48,42 +44,7 @@ impl DatagramSocket {
         })
     }
 
-    /// The (sub-)session the datagrams belong to.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// Where datagrams are sent: the bridge's UDP address.
-    pub fn bridge_addr(&self) -> SocketAddr {
-        self.inbox.bridge()
-    }
-
-    /// Where the bridge forwards datagrams to: our UDP address.
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.udp.local_addr().map_err(Error::Io)
-    }
-
-    /// Where the bridge delivers the session's datagrams (control socket or UDP).
-    pub fn delivery(&self) -> DatagramDelivery {
-        self.session.info.datagram_delivery()
-    }
-
-    /// What the session's datagram path dropped: datagrams that did not parse, UDP packets
-    /// not from the bridge's UDP address, datagrams beyond the unread queue.
-    pub fn counts(&self) -> &DatagramCounts {
-        self.inbox.counts()
-    }
-
-    /// The number of datagrams from the bridge skipped because they did not parse.
-    pub fn skipped(&self) -> u64 {
-        self.inbox.counts().skipped()
-    }
-
-    /// The number of UDP packets dropped because they did not come from the bridge's UDP
-    /// address (see [`sam_proto::client::forwarded_by_bridge`]).
-    pub fn foreign(&self) -> u64 {
-        self.inbox.counts().foreign()
-    }
+    sam_proto::__datagram_accessors!(Session);
 
     /// Sends `payload` to `dest` (with `(from_port, to_port)` for SAM 3.2 bridges) in one UDP
     /// packet to the bridge. Nothing acknowledges it; bridges drop the first ones to a

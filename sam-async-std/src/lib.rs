@@ -1,30 +1,4 @@
-//! SAM v3 for I2P over futures-io, for async-std and smol: sessions, streams, datagrams.
-//!
-//! This crate moves bytes and timers for the sans-IO client core of [`sam_proto`] (see
-//! [`sam_proto::session`]: every decision and timeout is made there). Its API is the one of
-//! `sam-tokio`; its streams are futures-io [`AsyncRead`](futures_lite::io::AsyncRead) +
-//! [`AsyncWrite`](futures_lite::io::AsyncWrite). Sockets and timers come from async-io's
-//! reactor, which async-std and smol share, so the same code runs on either.
-//!
-//! ```no_run
-//! use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-//! use sam_async_std::{Sam, SessionOptions, Style};
-//!
-//! # async fn run() -> sam_async_std::Result<()> {
-//! let sam = Sam::from_env(); // SAM_ADDR=host:port, else 127.0.0.1:7656
-//! let session = sam.session(SessionOptions::new(Style::Stream)).await?;
-//! let mut stream = session.connect("example.i2p").await?;
-//! stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
-//! let mut page = Vec::new();
-//! stream.read_to_end(&mut page).await?;
-//! let incoming = session.accept().await?;
-//! println!("stream from {:?}", incoming.peer.map(|d| d.b32_address()));
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Every future is cancel safe (see [`Session`]). Private keys never appear in `Debug`
-//! output; [`save_keys`] writes them with mode 0600.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,19 +1,17 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_net::{TcpStream, UdpSocket};
 use sam_proto::client::{random_seed, Accepts, ConnectOptions, SessionOptions};
 use sam_proto::exchange::Request;
-use sam_proto::keys::{B32Address, Destination, PrivateKeys};
+use sam_proto::keys::Destination;
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
-use sam_proto::Version;
 
 use crate::control::{self, Control};
 use crate::driver::{bind_udp, now, run};
-use crate::{DatagramSocket, Error, Result, SamConfig, Stream, Style, SubsessionOptions};
+use crate::{DatagramSocket, Error, Result, SamConfig, Stream, SubsessionOptions};
 
 /// A stream opened to us: from [`Session::accept`], [`Session::incoming`] or
 /// [`read_forwarded`], with who opened it.
@@ -49,19 +47,13 @@ pub struct Session {
     pub(crate) udp: Option<UdpSocket>,
 }
 
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (id, style, closed) = (self.id(), self.style(), self.is_closed());
-        let (address, version) = (self.address(), self.version());
-        write!(
-            f,
-            "Session {{ id: {id:?}, style: {style:?}, address: {address}, "
-        )?;
-        write!(f, "version: {version}, closed: {closed} }}")
-    }
-}
+sam_proto::__session_debug!(Session);
 
 impl Session {
+    pub(crate) fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
     pub(crate) async fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
@@ -84,35 +76,7 @@ impl Session {
         Ok(Session { shared, info, udp })
     }
 
-    /// This (sub-)session's ID on the bridge.
-    pub fn id(&self) -> &str {
-        self.info.id().as_str()
-    }
-
-    /// This (sub-)session's style.
-    pub fn style(&self) -> Style {
-        self.info.style()
-    }
-
-    /// The private keys the bridge confirmed in `SESSION STATUS` (never shown by `Debug`).
-    pub fn keys(&self) -> &PrivateKeys {
-        self.info.keys()
-    }
-
-    /// The public destination of [`keys`](Self::keys).
-    pub fn destination(&self) -> &Destination {
-        self.info.destination()
-    }
-
-    /// The destination's `.b32.i2p` address.
-    pub fn address(&self) -> B32Address {
-        self.info.address()
-    }
-
-    /// The SAM version agreed with the bridge.
-    pub fn version(&self) -> Version {
-        self.info.version()
-    }
+    sam_proto::__session_accessors!();
 
     /// The bridge configuration the session came from.
     pub fn config(&self) -> &SamConfig {
@@ -194,7 +158,7 @@ impl Session {
         Ok(done.await?.into_destination()?)
     }
 
-    /// Adds a sub-session to this [`Style::Primary`] session; the handle shares the primary's
+    /// Adds a sub-session to this [`Style::Primary`](crate::Style::Primary) session; the handle shares the primary's
     /// control socket (closing it closes the primary).
     pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
         let primary = &self.shared.primary;

@@ -4,7 +4,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sam_proto::client::{DatagramCounts, DatagramDelivery, DatagramInbox, Received};
+use sam_proto::client::{DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 
@@ -39,41 +39,7 @@ impl DatagramSocket {
         }
     }
 
-    /// The session this socket belongs to.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The bridge's UDP address: datagrams go there and come from there.
-    pub fn bridge_addr(&self) -> SocketAddr {
-        self.inbox.bridge()
-    }
-
-    /// The local UDP address the bridge forwards to.
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        Ok(self.udp.local_addr()?)
-    }
-
-    /// Where the bridge delivers the session's datagrams (control socket or UDP).
-    pub fn delivery(&self) -> DatagramDelivery {
-        self.session.info().datagram_delivery()
-    }
-
-    /// What the session's datagram path dropped: datagrams that did not parse, UDP packets
-    /// not from the bridge's UDP address, datagrams beyond the unread queue.
-    pub fn counts(&self) -> &DatagramCounts {
-        self.inbox.counts()
-    }
-
-    /// How many datagrams were skipped because they did not parse.
-    pub fn skipped(&self) -> u64 {
-        self.inbox.counts().skipped()
-    }
-
-    /// How many UDP packets were dropped because another address than the bridge's sent them.
-    pub fn foreign(&self) -> u64 {
-        self.inbox.counts().foreign()
-    }
+    sam_proto::__datagram_accessors!(Session);
 
     /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2 bridges),
     /// as one UDP packet to the bridge's UDP port (no acknowledgement: see

@@ -1,32 +1,4 @@
-//! SAM v3 for I2P over `std::net`: sessions, streams, datagrams, no async runtime.
-//!
-//! This crate moves bytes and timers for the sans-IO client core of [`sam_proto`] (every
-//! decision and timeout is made there: see [`sam_proto::session`]). The API is `sam-tokio`'s
-//! without `async`: a [`Sam`] handle describes the bridge; [`Sam::session`] creates a
-//! [`Session`], which opens and accepts [`Stream`]s, resolves names, forwards incoming
-//! streams to a local port and sends and receives datagrams ([`DatagramSocket`]).
-//!
-//! ```no_run
-//! use std::io::{Read, Write};
-//! use sam_blocking::{Sam, SessionOptions, Style};
-//!
-//! # fn run() -> sam_blocking::Result<()> {
-//! let sam = Sam::from_env(); // SAM_ADDR=host:port, else 127.0.0.1:7656
-//! let session = sam.session(SessionOptions::new(Style::Stream))?;
-//! let mut stream = session.connect("example.i2p")?;
-//! stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-//! let mut page = Vec::new();
-//! stream.read_to_end(&mut page)?;
-//! // A Session is Send + Sync and cheap to clone: accept on another thread.
-//! let acceptor = session.clone();
-//! std::thread::spawn(move || acceptor.incoming().flatten().for_each(drop));
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Timeouts are socket timeouts ([`Error::Timeout`]); [`Session::accept_timeout`] and
-//! [`DatagramSocket::recv_from_timeout`] add their own. Streams come with none set. Private
-//! keys never appear in `Debug` output; [`save_keys`] writes them with mode 0600.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -69,21 +41,7 @@ pub struct Sam {
 }
 
 impl Sam {
-    /// A handle for the bridge described by `config`.
-    pub fn new(config: SamConfig) -> Sam {
-        let config = Arc::new(config);
-        Sam { config }
-    }
-
-    /// A handle for [`SamConfig::from_env`] (`SAM_ADDR`, `SAM_UDP_ADDR`, else the defaults).
-    pub fn from_env() -> Sam {
-        Sam::new(SamConfig::from_env())
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SamConfig {
-        &self.config
-    }
+    sam_proto::__sam_constructors!();
 
     /// Creates a session (`SESSION CREATE`; routers take seconds to build tunnels first).
     pub fn session(&self, options: SessionOptions) -> Result<Session> {

@@ -1,16 +1,14 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::fmt;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sam_proto::client::SubsessionOptions;
 use sam_proto::client::{default_udp_bridge, random_seed, ConnectOptions, SessionOptions};
-use sam_proto::client::{Style, SubsessionOptions};
 use sam_proto::exchange::Request;
-use sam_proto::keys::{B32Address, Destination, PrivateKeys};
+use sam_proto::keys::Destination;
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
-use sam_proto::Version;
 
 use crate::control::Control;
 use crate::driver::{now, run};
@@ -40,17 +38,7 @@ pub struct Session {
     udp: Option<Arc<UdpSocket>>,
 }
 
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("id", &self.id())
-            .field("style", &self.style())
-            .field("address", &self.address())
-            .field("version", &self.version())
-            .field("closed", &self.is_closed())
-            .finish()
-    }
-}
+sam_proto::__session_debug!(Session);
 
 impl Session {
     pub(crate) fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
@@ -62,35 +50,7 @@ impl Session {
         Ok(Session { control, info, udp })
     }
 
-    /// The session ID.
-    pub fn id(&self) -> &str {
-        self.info.id().as_str()
-    }
-
-    /// The session style.
-    pub fn style(&self) -> Style {
-        self.info.style()
-    }
-
-    /// The session's private keys, as the bridge reported them in `SESSION STATUS`.
-    pub fn keys(&self) -> &PrivateKeys {
-        self.info.keys()
-    }
-
-    /// The session's public destination.
-    pub fn destination(&self) -> &Destination {
-        self.info.destination()
-    }
-
-    /// The session's `.b32.i2p` address.
-    pub fn address(&self) -> B32Address {
-        self.info.address()
-    }
-
-    /// The SAM version the bridge agreed to for this session.
-    pub fn version(&self) -> Version {
-        self.info.version()
-    }
+    sam_proto::__session_accessors!();
 
     /// The configuration the session was created with.
     pub fn config(&self) -> &SamConfig {
@@ -176,7 +136,7 @@ impl Session {
         Ok(found.into_destination()?)
     }
 
-    /// Adds a sub-session to a [`Style::Primary`] session and returns a handle for it. The
+    /// Adds a sub-session to a [`Style::Primary`](crate::Style::Primary) session and returns a handle for it. The
     /// handle shares the primary's control socket: closing it closes the primary.
     pub fn add(&self, options: SubsessionOptions) -> Result<Session> {
         let created = &self.control.created;

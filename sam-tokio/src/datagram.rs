@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sam_proto::client::{DatagramCounts, DatagramDelivery, DatagramInbox, Received};
+use sam_proto::client::{DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
@@ -39,42 +39,7 @@ impl DatagramSocket {
         }
     }
 
-    /// The session this socket belongs to.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The bridge's UDP address: where datagrams go, and the only sender accepted.
-    pub fn bridge_addr(&self) -> SocketAddr {
-        self.inbox.bridge()
-    }
-
-    /// The local UDP address the bridge forwards to.
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        Ok(self.udp.local_addr()?)
-    }
-
-    /// Where the bridge delivers the session's datagrams (control socket or UDP).
-    pub fn delivery(&self) -> DatagramDelivery {
-        self.session.info().datagram_delivery()
-    }
-
-    /// What the session's datagram path dropped: datagrams that did not parse, UDP packets
-    /// not from the bridge's UDP address, datagrams beyond the unread queue.
-    pub fn counts(&self) -> &DatagramCounts {
-        self.inbox.counts()
-    }
-
-    /// How many datagrams from the bridge were skipped because they did not parse.
-    pub fn skipped(&self) -> u64 {
-        self.inbox.counts().skipped()
-    }
-
-    /// How many UDP packets were dropped unread because they did not come from the bridge's
-    /// UDP address (any local process could otherwise forge a sender).
-    pub fn foreign(&self) -> u64 {
-        self.inbox.counts().foreign()
-    }
+    sam_proto::__datagram_accessors!(Session);
 
     /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2), as one
     /// UDP packet to the bridge. No acknowledgement: see [`sam_proto::datagram`].

@@ -21,22 +21,7 @@ pub struct Sam {
 }
 
 impl Sam {
-    /// A handle for the bridge described by `config`.
-    pub fn new(config: SamConfig) -> Sam {
-        Sam {
-            config: Arc::new(config),
-        }
-    }
-
-    /// A handle for [`SamConfig::from_env`] (`SAM_ADDR`, `SAM_UDP_ADDR`, else the defaults).
-    pub fn from_env() -> Sam {
-        Sam::new(SamConfig::from_env())
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SamConfig {
-        &self.config
-    }
+    sam_proto::__sam_constructors!();
 
     async fn call<R>(&self, operation: Operation, request: R) -> Result<R::Output>
     where

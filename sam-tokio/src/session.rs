@@ -1,22 +1,20 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use sam_proto::client::{default_udp_bridge, random_seed, Accepts};
 use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Request;
-use sam_proto::keys::{B32Address, Destination, PrivateKeys};
+use sam_proto::keys::Destination;
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
-use sam_proto::Version;
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::control::{self, ControlHandle};
 use crate::datagram::DatagramSocket;
 use crate::driver::{now, run};
 use crate::stream::Stream;
-use crate::{ConnectOptions, Error, Result, SamConfig, SessionOptions, Style, SubsessionOptions};
+use crate::{ConnectOptions, Error, Result, SamConfig, SessionOptions, SubsessionOptions};
 
 /// A stream someone opened to us, and who opened it.
 pub type Incoming = sam_proto::client::Incoming<Stream>;
@@ -55,15 +53,7 @@ pub struct Session {
     udp: Option<Arc<UdpSocket>>,
 }
 
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let closed = self.is_closed();
-        f.debug_struct("Session")
-            .field("info", &self.info)
-            .field("closed", &closed)
-            .finish()
-    }
-}
+sam_proto::__session_debug!(Session);
 
 impl Session {
     /// `SESSION CREATE` on a new socket, which becomes the control socket.
@@ -90,35 +80,7 @@ impl Session {
         })
     }
 
-    /// The session ID.
-    pub fn id(&self) -> &str {
-        self.info.id().as_str()
-    }
-
-    /// The session style.
-    pub fn style(&self) -> Style {
-        self.info.style()
-    }
-
-    /// The private keys, as the bridge reported them in `SESSION STATUS`.
-    pub fn keys(&self) -> &PrivateKeys {
-        self.info.keys()
-    }
-
-    /// The public destination.
-    pub fn destination(&self) -> &Destination {
-        self.info.destination()
-    }
-
-    /// The `.b32.i2p` address.
-    pub fn address(&self) -> B32Address {
-        self.info.address()
-    }
-
-    /// The SAM version the bridge agreed to.
-    pub fn version(&self) -> Version {
-        self.info.version()
-    }
+    sam_proto::__session_accessors!();
 
     /// The configuration the session was created with.
     pub fn config(&self) -> &SamConfig {
@@ -195,7 +157,7 @@ impl Session {
             .into_destination()?)
     }
 
-    /// Adds a sub-session to a [`Style::Primary`] session; it shares the control socket.
+    /// Adds a sub-session to a [`Style::Primary`](crate::Style::Primary) session; it shares the control socket.
     pub async fn add(&self, options: SubsessionOptions) -> Result<Session> {
         self.shared.primary.check_add(&options)?;
         let udp = match options.style.uses_udp() {

@@ -51,6 +51,8 @@
 //!   usable. Stream operations own their socket, which dropping closes; a control-socket
 //!   command is finished by the control task and its answer dropped.
 
+#[cfg(feature = "std")]
+mod api;
 mod config;
 #[cfg(feature = "std")]
 mod error;

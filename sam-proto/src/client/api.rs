@@ -1,0 +1,131 @@
+//! The accessors that are the same in every adapter, with their docs: written once here and
+//! expanded inside each adapter's own `impl` blocks, so that the three public APIs cannot drift
+//! apart. They read what the adapter keeps (a [`SessionInfo`](crate::session::SessionInfo), a
+//! [`DatagramInbox`](super::DatagramInbox)); nothing here does I/O.
+
+/// `Session` accessors; the adapter's `Session` provides `fn info(&self) -> &SessionInfo`
+/// and `fn is_closed(&self) -> bool`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_accessors {
+    () => {
+        /// This (sub-)session's ID on the bridge.
+        pub fn id(&self) -> &str {
+            self.info().id().as_str()
+        }
+
+        /// This (sub-)session's style.
+        pub fn style(&self) -> $crate::client::Style {
+            self.info().style()
+        }
+
+        /// The private keys the bridge confirmed in `SESSION STATUS` (never shown by `Debug`).
+        pub fn keys(&self) -> &$crate::keys::PrivateKeys {
+            self.info().keys()
+        }
+
+        /// The public destination of [`keys`](Self::keys).
+        pub fn destination(&self) -> &$crate::keys::Destination {
+            self.info().destination()
+        }
+
+        /// The destination's `.b32.i2p` address.
+        pub fn address(&self) -> $crate::keys::B32Address {
+            self.info().address()
+        }
+
+        /// The SAM version agreed with the bridge.
+        pub fn version(&self) -> $crate::Version {
+            self.info().version()
+        }
+    };
+}
+
+/// `impl Debug for Session`: what it is, never its keys.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_debug {
+    ($session:ty) => {
+        impl ::core::fmt::Debug for $session {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct("Session")
+                    .field("id", &self.id())
+                    .field("style", &self.style())
+                    .field("address", &self.address())
+                    .field("version", &self.version())
+                    .field("closed", &self.is_closed())
+                    .finish()
+            }
+        }
+    };
+}
+
+/// `DatagramSocket` accessors; the adapter's `DatagramSocket` has the fields `session` (its
+/// `Session`), `udp` (a UDP socket with `local_addr`) and `inbox` (a `DatagramInbox`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __datagram_accessors {
+    ($session:ty) => {
+        /// The session this socket belongs to.
+        pub fn session(&self) -> &$session {
+            &self.session
+        }
+
+        /// The bridge's UDP address: where datagrams go, and the only sender accepted.
+        pub fn bridge_addr(&self) -> ::std::net::SocketAddr {
+            self.inbox.bridge()
+        }
+
+        /// The local UDP address the bridge forwards to.
+        pub fn local_addr(&self) -> $crate::client::ClientResult<::std::net::SocketAddr> {
+            Ok(self.udp.local_addr()?)
+        }
+
+        /// Where the bridge delivers the session's datagrams (control socket or UDP).
+        pub fn delivery(&self) -> $crate::client::DatagramDelivery {
+            self.session.info().datagram_delivery()
+        }
+
+        /// What the session's datagram path dropped: datagrams that did not parse, UDP
+        /// packets not from the bridge's UDP address, datagrams beyond the unread queue.
+        pub fn counts(&self) -> &$crate::client::DatagramCounts {
+            self.inbox.counts()
+        }
+
+        /// How many datagrams from the bridge were skipped because they did not parse.
+        pub fn skipped(&self) -> u64 {
+            self.inbox.counts().skipped()
+        }
+
+        /// How many UDP packets were dropped unread because they did not come from the
+        /// bridge's UDP address (any local process could otherwise forge a sender).
+        pub fn foreign(&self) -> u64 {
+            self.inbox.counts().foreign()
+        }
+    };
+}
+
+/// The `Sam` handle's constructors and configuration; the adapter's `Sam` has the field
+/// `config: Arc<SamConfig>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sam_constructors {
+    () => {
+        /// A handle for the bridge described by `config`.
+        pub fn new(config: $crate::client::SamConfig) -> Self {
+            let config = ::std::sync::Arc::new(config);
+            Self { config }
+        }
+
+        /// A handle for [`SamConfig::from_env`](sam_proto::client::SamConfig::from_env)
+        /// (`SAM_ADDR`, `SAM_UDP_ADDR`, else the defaults).
+        pub fn from_env() -> Self {
+            Self::new($crate::client::SamConfig::from_env())
+        }
+
+        /// The configuration.
+        pub fn config(&self) -> &$crate::client::SamConfig {
+            &self.config
+        }
+    };
+}
