@@ -1,5 +1,5 @@
-//! The clock, and the one I/O loop that runs a sam-proto [`Drive`] (a `Call` or a
-//! `SessionSetup`) on a std socket, its deadline armed as the socket's timeouts.
+//! The clock, and the socket operations under sam-proto's one I/O loop
+//! ([`drive`](sam_proto::client::drive)), with the core's deadlines as socket timeouts.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -32,30 +32,56 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 /// the UDP socket it bound (a datagram session's) and the outcome.
 pub(crate) type Ran<T> = (TcpStream, Vec<u8>, Option<UdpSocket>, T);
 
-/// Runs `job` on a new socket to `address` (or on `socket`) with sam-proto's one I/O loop.
-/// The socket comes back without timeouts of ours (a caller's own stay).
+/// Runs `job` on a new socket to `address` (or on `socket`, whose timeouts stay the caller's)
+/// with sam-proto's one I/O loop. A socket of ours comes back without timeouts.
 pub(crate) fn run<D: Drive>(
     address: &str,
     socket: Option<TcpStream>,
     job: D,
 ) -> Result<Ran<D::Output>> {
-    let socket = socket.map(|tcp| Tcp { tcp, armed: false });
-    let mut done = block_on(drive(address, job, socket))?;
-    arm(&done.socket.tcp, None, &mut done.socket.armed)?;
-    Ok((done.socket.tcp, done.leftover, done.udp, done.output))
+    let socket = socket.map(|tcp| Tcp { tcp, ours: false });
+    let done = block_on(drive(address, job, socket))?;
+    let tcp = done.socket.tcp;
+    if done.socket.ours {
+        tcp.set_read_timeout(None)?;
+        tcp.set_write_timeout(None)?;
+    }
+    Ok((tcp, done.leftover, done.udp, done.output))
 }
 
-/// A std socket under the loop: each operation blocks with the deadline as the socket's
+/// A std socket under the loop: each operation blocks with the time left as the socket's
 /// timeouts, so its future is ready when first polled.
 struct Tcp {
     tcp: TcpStream,
-    /// The socket timeouts are ours.
-    armed: bool,
+    /// We opened it: its timeouts are ours to set.
+    ours: bool,
 }
 
-/// Not an error: the clock is looked at next (a timeout of a caller's own is one).
-fn again(e: &io::Error, deadline: Option<Time>) -> bool {
-    e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(e)
+impl Tcp {
+    /// The socket with its timeouts set to the time left until `deadline`; `None` once it
+    /// has come.
+    fn arm(&self, deadline: Option<Time>) -> io::Result<Option<&TcpStream>> {
+        let left = match deadline.map(left) {
+            Some(None) => return Ok(None),
+            left => left.flatten(),
+        };
+        if self.ours {
+            self.tcp.set_read_timeout(left)?;
+            self.tcp.set_write_timeout(left)?;
+        }
+        Ok(Some(&self.tcp))
+    }
+}
+
+/// `Ok(None)` for what only means "look at the clock again" (a timeout of a caller's own is
+/// an error).
+fn timed<T>(result: io::Result<T>, deadline: Option<Time>) -> io::Result<Option<T>> {
+    match result {
+        Err(e) if e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(&e) => {
+            Ok(None)
+        }
+        result => result.map(Some),
+    }
 }
 
 impl Transport for Tcp {
@@ -66,26 +92,14 @@ impl Transport for Tcp {
     }
 
     async fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<Tcp>> {
-        Ok(connect(address, deadline)?.map(|tcp| Tcp { tcp, armed: false }))
+        Ok(connect(address, deadline)?.map(|tcp| Tcp { tcp, ours: true }))
     }
 
-    async fn write_all(
-        &mut self,
-        mut bytes: &[u8],
-        deadline: Option<Time>,
-    ) -> io::Result<Option<()>> {
-        while !bytes.is_empty() {
-            if !arm(&self.tcp, deadline, &mut self.armed)? {
-                return Ok(None);
-            }
-            match (&self.tcp).write(bytes) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-                Err(e) if again(&e, deadline) => {}
-                Err(e) => return Err(e),
-            }
+    async fn write_all(&mut self, bytes: &[u8], deadline: Option<Time>) -> io::Result<Option<()>> {
+        match self.arm(deadline)? {
+            Some(mut tcp) => timed(tcp.write_all(bytes), deadline),
+            None => Ok(None),
         }
-        Ok(Some(()))
     }
 
     async fn read(
@@ -93,17 +107,14 @@ impl Transport for Tcp {
         buf: &mut Vec<u8>,
         deadline: Option<Time>,
     ) -> io::Result<Option<usize>> {
-        if !arm(&self.tcp, deadline, &mut self.armed)? {
+        let Some(mut tcp) = self.arm(deadline)? else {
             return Ok(None);
-        }
+        };
         let start = buf.len();
-        buf.resize(start + READ_CHUNK, 0);
-        let read = (&self.tcp).read(buf.get_mut(start..).unwrap_or_default());
-        buf.truncate(start + read.as_ref().map_or(0, |n| *n));
-        match read {
-            Err(e) if again(&e, deadline) => Ok(None),
-            read => read.map(Some),
-        }
+        buf.resize(start + 8 * 1024, 0);
+        let read = timed(tcp.read(buf.get_mut(start..).unwrap_or_default()), deadline);
+        buf.truncate(start + read.as_ref().map_or(0, |n| n.unwrap_or(0)));
+        read
     }
 
     async fn bind_udp(&self) -> io::Result<(UdpSocket, SocketAddr)> {
@@ -115,22 +126,6 @@ impl Transport for Tcp {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.peer_addr()
     }
-}
-
-/// How much to read at once.
-const READ_CHUNK: usize = 8 * 1024;
-
-/// Sets the socket timeouts to the time left until `deadline`; `false` once it has come.
-fn arm(socket: &TcpStream, deadline: Option<Time>, armed: &mut bool) -> io::Result<bool> {
-    let left = match deadline.map(left) {
-        Some(None) => return Ok(false),
-        None if !*armed => return Ok(true),
-        left => left.flatten(),
-    };
-    socket.set_read_timeout(left)?;
-    socket.set_write_timeout(left)?;
-    *armed = left.is_some();
-    Ok(true)
 }
 
 /// A TCP connection to `address` (each address it resolves to, in turn); `None` when

@@ -87,13 +87,7 @@ pub fn load_keys(path: impl AsRef<Path>) -> Result<PrivateKeys> {
 // Handles are shared between threads (accept loops, readers and writers): checked here.
 const _: () = {
     const fn shared<T: Send + Sync>() {}
-    shared::<(
-        Sam,
-        Session,
-        IncomingStreams,
-        DatagramSocket,
-        Forward,
-        Incoming,
-    )>();
+    shared::<(Sam, Session, IncomingStreams, DatagramSocket)>();
+    shared::<(Forward, Incoming)>();
     shared::<(Stream, StreamReadHalf, StreamWriteHalf)>();
 };

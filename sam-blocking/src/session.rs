@@ -1,11 +1,11 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sam_proto::client::SubsessionOptions;
-use sam_proto::client::{default_udp_bridge, random_seed, ConnectOptions, SessionOptions};
+use sam_proto::client::{random_seed, udp_bridge, ConnectOptions, SessionOptions};
 use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
@@ -17,19 +17,9 @@ use crate::{DatagramSocket, Error, Result, SamConfig, Stream};
 /// A stream someone opened to us, and who opened it.
 pub type Incoming = sam_proto::client::Incoming<Stream>;
 
-/// A SAM session: a destination on the bridge with its control socket.
-///
-/// Cloning is cheap; all clones are the same session, and a session is `Send + Sync`: accept
-/// on one thread, connect on others. A background thread owns the control socket (it answers
-/// the bridge's probes and receives datagrams); [`lookup`](Self::lookup), [`add`](Self::add)
-/// and [`remove`](Self::remove) run there one at a time. The session ends with
-/// [`Session::close`], when the bridge closes the control socket, or when the last handle is
-/// dropped (clones, [`Stream`]s, [`Forward`]s, [`DatagramSocket`]s, [`IncomingStreams`]);
-/// every call fails with [`Error::SessionClosed`] then.
-///
-/// Stream operations ([`connect`](Self::connect), [`accept`](Self::accept),
-/// [`forward`](Self::forward)) use their own socket, closed when they fail or time out.
-/// Timeouts: see [`sam_proto::session`].
+/// A SAM session: a destination on the bridge with its control socket, `Send + Sync` and
+/// cheap to clone. What each method means, lifetimes and timeouts:
+/// [the adapters' API](sam_proto::client#the-adapters-api).
 #[derive(Clone)]
 pub struct Session {
     control: Arc<Control>,
@@ -117,16 +107,16 @@ impl Session {
     /// The incoming streams, one [`Session::accept`] after another, as an iterator. It ends
     /// after yielding [`Error::SessionClosed`].
     pub fn incoming(&self) -> IncomingStreams {
-        let (session, done) = (self.clone(), false);
-        IncomingStreams { session, done }
+        let session = self.clone();
+        IncomingStreams::new(move || session.accept())
     }
 
     /// Asks the bridge to connect to `local` for every incoming stream (read the peer with
     /// [`read_forwarded`]). Forwarding lasts as long as the returned [`Forward`].
     pub fn forward(&self, local: SocketAddr) -> Result<Forward> {
         let (ip, port) = (local.ip().to_string(), local.port());
-        let (_stream, ()) = self.stream(self.info.forward(self.config(), ip, port, now()))?;
-        Ok(Forward { _stream, local })
+        let (stream, ()) = self.stream(self.info.forward(self.config(), ip, port, now()))?;
+        Ok(Forward::new(stream, local))
     }
 
     /// Resolves `name` (a host name, a `.b32.i2p` address, a base64 destination or `ME`)
@@ -167,12 +157,7 @@ impl Session {
         self.info.check_datagrams()?;
         let no_udp = || Error::InvalidInput("the session has no UDP socket".to_owned());
         let udp = self.udp.clone().ok_or_else(no_udp)?;
-        let bridge = match &self.control.config.udp_address {
-            Some(addr) => addr.to_socket_addrs()?.next().ok_or_else(|| {
-                Error::InvalidInput("SAM UDP address resolves to nothing".to_owned())
-            })?,
-            None => default_udp_bridge(self.control.bridge)?,
-        };
+        let bridge = udp_bridge(self.config(), self.control.bridge)?;
         Ok(DatagramSocket::new(self.clone(), udp, bridge))
     }
 
@@ -187,40 +172,10 @@ impl Session {
 
 /// The incoming streams of a session (from [`Session::incoming`]): an iterator of
 /// [`Incoming`], one accept at a time. It ends after yielding [`Error::SessionClosed`].
-#[derive(Debug)]
-pub struct IncomingStreams {
-    session: Session,
-    done: bool,
-}
+pub type IncomingStreams = sam_proto::client::AcceptIter<Incoming>;
 
-impl Iterator for IncomingStreams {
-    type Item = Result<Incoming>;
-
-    fn next(&mut self) -> Option<Result<Incoming>> {
-        if self.done {
-            return None;
-        }
-        let next = self.session.accept();
-        self.done = matches!(next, Err(Error::SessionClosed));
-        Some(next)
-    }
-}
-
-/// An active `STREAM FORWARD` (from [`Session::forward`]): the bridge connects to the local
-/// address for every incoming stream. Dropping it closes its socket, which stops forwarding.
-/// It keeps its session alive.
-#[derive(Debug)]
-pub struct Forward {
-    _stream: Stream,
-    local: SocketAddr,
-}
-
-impl Forward {
-    /// Where the bridge connects to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-}
+/// An active `STREAM FORWARD` (from [`Session::forward`]); it keeps its session alive.
+pub type Forward = sam_proto::client::Forward<Stream>;
 
 /// Reads the peer line a bridge writes first on a forwarded connection (accepted from the
 /// listener given to [`Session::forward`]); the rest of the connection is the stream.

@@ -279,9 +279,73 @@ impl<T> futures_core::Stream for Accepts<T> {
         let pending = this.pending.get_or_insert_with(accept);
         let result = core::task::ready!(pending.as_mut().poll(cx));
         this.pending = None;
-        this.done = matches!(result, Err(ClientError::SessionClosed));
+        this.done = ends_incoming(&result);
         core::task::Poll::Ready(Some(result))
     }
+}
+
+/// Whether a session's incoming streams end after this accept's result: only when the session
+/// is closed (any other failure, such as a timeout or a refused stream, leaves it usable).
+fn ends_incoming<T>(accepted: &ClientResult<T>) -> bool {
+    matches!(accepted, Err(ClientError::SessionClosed))
+}
+
+/// A session's incoming streams, one accept after another, as an [`Iterator`] (sam-blocking's
+/// `IncomingStreams`). It ends after yielding [`ClientError::SessionClosed`].
+pub struct AcceptIter<T> {
+    accept: Box<dyn FnMut() -> ClientResult<T> + Send + Sync>,
+    done: bool,
+}
+
+impl<T> AcceptIter<T> {
+    /// The iterator of what `accept` returns, called again for each item.
+    pub fn new(accept: impl FnMut() -> ClientResult<T> + Send + Sync + 'static) -> AcceptIter<T> {
+        let accept = Box::new(accept);
+        AcceptIter {
+            accept,
+            done: false,
+        }
+    }
+}
+
+impl<T> core::fmt::Debug for AcceptIter<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let done = self.done;
+        f.debug_struct("IncomingStreams")
+            .field("done", &done)
+            .finish()
+    }
+}
+
+impl<T> Iterator for AcceptIter<T> {
+    type Item = ClientResult<T>;
+
+    fn next(&mut self) -> Option<ClientResult<T>> {
+        if self.done {
+            return None;
+        }
+        let accepted = (self.accept)();
+        self.done = ends_incoming(&accepted);
+        Some(accepted)
+    }
+}
+
+/// Where a session's datagrams go: [`SamConfig::udp_address`] when set (resolved by the
+/// system's resolver), else [`default_udp_bridge`] of the control socket's peer.
+pub fn udp_bridge(
+    config: &SamConfig,
+    control_peer: std::net::SocketAddr,
+) -> ClientResult<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let Some(address) = &config.udp_address else {
+        return default_udp_bridge(control_peer);
+    };
+    let why = || {
+        ClientError::InvalidInput(alloc::format!(
+            "SAM UDP address {address:?} resolves to nothing"
+        ))
+    };
+    address.to_socket_addrs()?.next().ok_or_else(why)
 }
 
 /// An active `STREAM FORWARD` (the adapters' `Forward`): the bridge connects to

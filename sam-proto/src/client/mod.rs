@@ -69,8 +69,8 @@ pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use host::{
-    default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, Accepts, BoxFuture,
-    DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
+    default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, udp_bridge, AcceptIter,
+    Accepts, BoxFuture, DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
 };
 #[cfg(feature = "std")]
 pub use io::{block_on, drive, Driven, Reply, Transport, Waiters};
