@@ -1,0 +1,17 @@
+//! README.md shows `examples/blocking_hello_i2p.rs` as it is (everything after its `//!` header), so
+//! the README's example is code that compiles (cargo test builds the examples).
+
+#[test]
+fn the_readme_shows_the_hello_example() {
+    let example = include_str!("../examples/blocking_hello_i2p.rs");
+    let code: String = example
+        .split_inclusive('\n')
+        .skip_while(|line| line.starts_with("//!"))
+        .collect();
+    let block = format!("```rust\n{code}```\n");
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(&block),
+        "README.md does not show examples/blocking_hello_i2p.rs as it is:\n{block}"
+    );
+}
