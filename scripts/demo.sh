@@ -23,7 +23,7 @@ T_ALL=$(now)
 header "testbed: install"
 "$TESTBED" install
 
-# build first (may need crates.io; the testbed is not needed for that and may have no network)
+# build first (may need the package registry; the testbed is not needed for that and may have no network)
 header "build: cargo build --release -p sam-tokio --example tokio_ping_pong"
 t0=$(now)
 cargo build --release -p sam-tokio --example tokio_ping_pong || {

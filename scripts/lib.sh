@@ -13,7 +13,7 @@ in_private_netns() { ! ip -o link show 2>/dev/null | grep -v ': lo:' >/dev/null;
 
 # Non-root users cannot create the veth network; the routers and every client (cargo test, the
 # example) must then share one private network namespace: re-run the calling script inside
-# `unshare -rn`.  That namespace has no network at all, so whatever needs the network (crates.io)
+# `unshare -rn`.  That namespace has no network at all, so whatever needs the network (the package registry)
 # must have been done before (the caller does it), and cargo runs with CARGO_NET_OFFLINE=true.
 needs_private_netns() { [ "$(id -u)" != 0 ] && ! in_private_netns; }
 reexec_in_private_netns() { # SCRIPT ARGS...

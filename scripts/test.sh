@@ -5,8 +5,11 @@
 #   ./scripts/test.sh --bridge i2pd-2.59    the same, with the matrix on that bridge only (repeatable)
 #   ./scripts/test.sh --matrix-only [--bridge NAME]...   only the matrix (quick run on one bridge)
 #
-# Steps: toolchain components (clippy, rustfmt) -> install the bridges (i2pd 2.45.1 from apt,
-# i2pd 2.59 fetched, emissary built; cached) and i2plib -> start the offline I2P testbed (two
+# Steps: toolchain components (clippy, rustfmt) and the MSRV toolchain -> install the bridges (i2pd
+# 2.45.1 from apt, i2pd 2.59 fetched, emissary built; cached) and i2plib -> cargo publish --dry-run
+# --workspace (needs the registry index: done before a non-root run re-runs itself offline) -> no
+# package-mirror host names in tracked files -> license/changelog copies in the crates -> each
+# published crate's own tests from its unpacked .crate -> cargo +MSRV check -> start the offline I2P testbed (two
 # i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy -D warnings ->
 # build sam-proto without default features (host, then thumbv7em-none-eabihf) -> rustdoc -D warnings -> cargo test (tests that need
 # a router read SAM_ADDR / SAM_UDP_ADDR and the testbed's SAM_* settings; the e2e and i2plib
@@ -269,10 +272,103 @@ matrix_table() {
     python3 "$ROOT/scripts/matrix.py" "$INTEROP" ${readme:+"$readme"} | tee "$INTEROP/matrix.md"
 }
 
+# ------------------------------------------------------------------------------------- publishing
+PUBLISHED=(sam-proto sam-tokio sam-async-std sam-blocking)     # the kit (sam-testkit) is publish=false
+
+# No package-mirror host name in the tracked files: the scripts take mirrors from the machine's own
+# configuration (apt sources, pip's and cargo's defaults) and never name one. The pattern is built
+# from pieces so that this file does not match it. Cargo.lock files are left out: their `source =`
+# lines are cargo's own identifier of the default registry, written by cargo.
+hygiene_no_mirror_hosts() {
+    local d=debian o=org dot='\.' pattern hits
+    pattern="(deb|snapshot|ftp|security|archive|httpredir|cdn)${dot}${d}${dot}${o}|ftp${dot}[a-z]+${dot}${d}${dot}${o}"
+    pattern+="|py""pi|python""hosted|crates${dot}io|rustup${dot}rs|static${dot}rust-lang${dot}${o}"
+    pattern+="|registry${dot}npmjs|proxy${dot}golang|rubygems${dot}${o}|archive${dot}ubuntu|deb${dot}nodesource"
+    hits=$(git ls-files -z | grep -zv '\(^\|/\)Cargo\.lock$' | xargs -0 grep -nIiE "$pattern" -- || true)
+    if [ -n "$hits" ]; then
+        echo "package-mirror host names in tracked files (take them from the machine's configuration instead):"
+        echo "$hits"
+        return 1
+    fi
+    echo "no package-mirror host names in $(git ls-files | grep -cv '\(^\|/\)Cargo\.lock$') tracked files (Cargo.lock files not searched)"
+}
+
+# The license and changelog copies inside each published crate are the root files.
+package_copies_identical() {
+    local c f bad=0
+    for c in "${PUBLISHED[@]}"; do
+        for f in LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do
+            cmp -s "$f" "$c/$f" || { echo "$c/$f differs from ./$f (copy it again: cp $f $c/)"; bad=1; }
+        done
+    done
+    [ $bad = 0 ] && echo "LICENSE-MIT, LICENSE-APACHE, CHANGELOG.md: the copies in ${PUBLISHED[*]} are the root files"
+    return $bad
+}
+
+# cargo publish --dry-run --workspace: packages and verifies the four crates together (cargo >= 1.90
+# resolves sam-proto for the adapters from the packages it just made, so sam-proto need not be on
+# the registry); sam-testkit is publish=false and left out by cargo. It asks the registry's index,
+# so without network (inside unshare -rn) it is skipped: a non-root run did it before the re-exec.
+publish_dry_run() {
+    if [ "${CARGO_NET_OFFLINE:-}" = true ] && in_private_netns; then
+        echo "no network here (private network namespace): cargo publish --dry-run needs the registry index; skipped"
+        echo "(a non-root ./scripts/test.sh ran it before re-running itself inside unshare -rn)"
+        return 99
+    fi
+    cargo publish --dry-run --workspace
+}
+
+# Each published crate's own tests, from its unpacked .crate: `cargo package` (the four together, as
+# the adapters need the packaged sam-proto), untar into a scratch dir outside the workspace, the
+# workspace's Cargo.lock copied in (same versions as here), `cargo test` there. The adapters take
+# sam-proto from its unpacked .crate ([patch] on the command line), as the registry would give it.
+# None of these tests needs a router (the router tests live in testbed/kit).
+UNPACKED_DIR=""
+unpacked_crate_tests() {
+    local c v scratch failures=0
+    v=$(cargo pkgid -p sam-proto | sed 's/.*[#@]//')
+    cargo package --workspace --exclude sam-testkit --no-verify || return
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/sam-unpacked.XXXXXX") || return
+    UNPACKED_DIR=$scratch
+    for c in "${PUBLISHED[@]}"; do
+        tar -xzf "$ROOT/target/package/$c-$v.crate" -C "$scratch" || return
+        cp "$ROOT/Cargo.lock" "$scratch/$c-$v/Cargo.lock"
+    done
+    for c in "${PUBLISHED[@]}"; do
+        echo "---- $c-$v (unpacked in $scratch)"
+        local patch=()
+        [ "$c" = sam-proto ] || patch=(--config "patch.crates-io.sam-proto.path=\"$scratch/sam-proto-$v\"")
+        ( cd "$scratch/$c-$v" && CARGO_TARGET_DIR=$ROOT/target/unpacked cargo test "${patch[@]}" ) \
+            || { echo "---- $c-$v: FAILED"; failures=$((failures + 1)); }
+    done
+    rm -rf "$scratch"; UNPACKED_DIR=""
+    [ $failures = 0 ]
+}
+
+# MSRV: the workspace's rust-version, checked with that toolchain (installed by ensure_msrv_toolchain
+# while there is network; `rustup toolchain install` of a present toolchain still asks the network).
+msrv() {
+    local v
+    v=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
+    case $v in *.*.*) echo "$v" ;; *) echo "$v.0" ;; esac
+}
+ensure_msrv_toolchain() {
+    local v; v=$(msrv)
+    command -v rustup >/dev/null || { echo "no rustup: cannot install Rust $v"; return 1; }
+    if rustup toolchain list | grep -q "^$v-"; then echo "Rust $v already installed"
+    else rustup toolchain install "$v" --profile minimal; fi
+}
+msrv_check() {
+    local v; v=$(msrv)
+    ensure_msrv_toolchain || return
+    CARGO_TARGET_DIR=$ROOT/target/msrv cargo "+$v" check --workspace --all-targets
+}
+
 # ------------------------------------------------------------------------------------- exit / signals
 finish() {
     local rc=$?
     if [ -n "$MATRIX_DIR" ]; then "$TESTBED" stop "$MATRIX_DIR" 9>&- || true; fi
+    [ -z "$UNPACKED_DIR" ] || rm -rf "$UNPACKED_DIR"
     testbed_stop "$TESTBED_DIR"
     header "summary"
     [ ${#RESULTS[@]} -gt 0 ] && printf '  %s\n' "${RESULTS[@]}"
@@ -293,8 +389,14 @@ trap 'echo "terminated (SIGTERM)"; exit 143' TERM
 # ------------------------------------------------------------------------------------- the run
 header "test.sh in $ROOT as $(id -un 2>/dev/null || id -u)$(in_private_netns && echo ' (private network namespace)')"
 step "toolchain: clippy + rustfmt components, $NO_STD_TARGET target" ensure_components
+step "toolchain: Rust $(msrv) (the MSRV, rust-version)" ensure_msrv_toolchain
 step "testbed: install bridges (${SAM_BRIDGES})" install_bridges
 step "i2plib: install (Python SAM client, for the interop tests)" install_i2plib
+
+if [ "$MATRIX_ONLY" = 0 ]; then
+    # needs the registry index: before the re-exec below (inside it, reported as skipped)
+    step "cargo publish --dry-run --workspace" publish_dry_run
+fi
 
 if needs_private_netns; then
     # everything that needs the network now, then the rest offline inside `unshare -rn`
@@ -308,6 +410,12 @@ if needs_private_netns; then
 fi
 
 if [ "$MATRIX_ONLY" = 0 ]; then
+    # quick checks of what gets published, before the testbed (no router needed)
+    step "hygiene: no package-mirror host names in tracked files" hygiene_no_mirror_hosts
+    step "packages: license and changelog copies" package_copies_identical
+    step "packages: each crate's tests from its unpacked .crate" unpacked_crate_tests
+    step "MSRV: cargo +$(msrv) check --workspace --all-targets" msrv_check
+
     lock_testbed_dir "$TESTBED_DIR"
     step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
 

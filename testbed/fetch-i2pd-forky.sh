@@ -3,7 +3,8 @@
 # fetch-i2pd-forky.sh --repin          print the pin lines for what forky has today (maintenance)
 #
 # Downloads exactly the .debs listed in PINS below (i2pd and the shared libraries it needs) from
-# $MIRROR/pool/..., checks each against the sha256 recorded here, extracts them with dpkg -x into
+# $MIRROR/pool/... (MIRROR: the Debian mirror this machine's apt uses, read from
+# /etc/apt/sources.list{,.d/*.sources,.d/*.list} by apt-mirror.sh; MIRROR=URL overrides it), checks each against the sha256 recorded here, extracts them with dpkg -x into
 # CACHE/i2pd-forky-2.59.0/root and writes the wrapper CACHE/i2pd-forky, which runs the binary through the
 # extracted ld.so (nothing is installed; no root needed; use with I2PD=CACHE/i2pd-forky).
 # CACHE defaults to ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed} and survives between runs: a second
@@ -12,13 +13,14 @@
 #
 # Why pins: forky is Debian testing and moves.  When a pinned file is gone from the mirror (a newer
 # build replaced it), this fails with a clear message instead of silently running another i2pd.  Then
-# either point MIRROR at a snapshot that still has it, e.g.
-#   MIRROR=http://snapshot.debian.org/archive/debian/20261125T000000Z
+# either point MIRROR at a Debian snapshot archive that still has it (a dated snapshot of the Debian
+# archive taken on or after 2026-11-25, e.g. MIRROR=<snapshot service>/archive/debian/20261125T000000Z)
 # or re-pin deliberately: `fetch-i2pd-forky.sh --repin` reads forky's signed index (private apt
 # config, the system's apt is untouched) and prints new PINS lines; paste them below after a test run.
 # The pins below came from that index (InRelease signed by the Debian archive key) on 2026-11-25.
 set -euo pipefail
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=testbed/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.sh"
 KEYRING=${KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 I2PD_VERSION=2.59.0
 # package  version  size  pool path  sha256
@@ -39,6 +41,8 @@ pin_lines() { printf '%s\n' "$PINS" | grep .; }
 
 # ------------------------------------------------------------------ --repin (maintenance only)
 if [ "${1:-}" = --repin ]; then
+    MIRROR=$(debian_mirror) || exit 1
+    say "Debian mirror $MIRROR"
     A=$(mktemp -d)
     trap 'rm -rf "$A"' EXIT
     mkdir -p "$A/state/lists/partial" "$A/cache/archives/partial" "$A/etc/sources.list.d" "$A/etc/preferences.d" "$A/etc/apt.conf.d"
@@ -102,6 +106,8 @@ download() { # URL FILE
     else /usr/lib/apt/apt-helper download-file "$1" "$2" >/dev/null; fi
 }
 command -v dpkg >/dev/null || die "dpkg not found (needed for dpkg -x)"
+MIRROR=$(debian_mirror) || die "no Debian mirror (see above)"
+say "Debian mirror $MIRROR"
 mkdir -p "$DEBS"
 t0=$(date +%s.%N); n_dl=0; bytes=0
 while read -r name version size path sum; do
@@ -111,8 +117,8 @@ while read -r name version size path sum; do
     if ! download "$MIRROR/$path" "$f.part"; then
         rm -f "$f.part"
         die "cannot download $MIRROR/$path ($name $version).  If the mirror answered 404, Debian forky has moved on
-  from the pinned i2pd $I2PD_VERSION build.  Use a snapshot that still has it, e.g.
-  MIRROR=http://snapshot.debian.org/archive/debian/20261125T000000Z $0 ${1:-}
+  from the pinned i2pd $I2PD_VERSION build.  Use a Debian snapshot archive that still has it (dated
+  2026-11-25 or later): MIRROR=<snapshot archive URL>/archive/debian/20261125T000000Z $0 ${1:-}
   or re-pin on purpose: $0 --repin (prints new PINS lines for this script)"
     fi
     have=$(sha256sum "$f.part" | cut -d' ' -f1)

@@ -6,13 +6,17 @@
 # DEST/i2pd-SUITE that runs the binary through the extracted ld.so.
 #   SUITE=trixie (default) -> i2pd 2.56.0-1 (Debian 13, stable: reproducible)
 #   SUITE=forky            -> i2pd 2.59.0-1+b1 at the time of writing (Debian testing: moves!)
-# Needs: apt-get, dpkg (both already on Debian 12), network access to the mirror in
-# /etc/apt/sources.list.d/debian.sources (deb.debian.org here), root only for apt's _apt sandbox
-# (as non-root it still works, apt just prints a sandbox warning).
+# Needs: apt-get, dpkg (both already on Debian 12), network access to the Debian mirror this
+# machine's apt uses (read from /etc/apt/sources.list{,.d/*.sources,.d/*.list} by apt-mirror.sh;
+# MIRROR=URL overrides it), root only for apt's _apt sandbox (as non-root it still works, apt just
+# prints a sandbox warning).
 set -euo pipefail
 DEST=${1:?usage: fetch-i2pd.sh DEST [trixie|forky]}
 SUITE=${2:-trixie}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=testbed/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.sh"
+MIRROR=$(debian_mirror)
+echo "fetch-i2pd: Debian mirror $MIRROR"
 KEYRING=${KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}   # bookworm's keyring already has the trixie/forky keys
 case $SUITE in
   trixie) PKGS="i2pd libboost-program-options1.83.0 libc6 libgcc-s1 libminiupnpc18 libssl3t64 libstdc++6 zlib1g libzstd1" ;;

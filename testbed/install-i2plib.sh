@@ -3,7 +3,8 @@
 #
 # Installs i2plib 0.0.14, the original Python SAM client (https://github.com/l-n-s/i2plib), into a venv at
 # CACHE/i2plib-venv, once.  CACHE defaults to ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed}; it survives
-# between runs, so a second install only checks the stamp (instant).  A fresh machine needs pypi.org.
+# between runs, so a second install only checks the stamp (instant).  A fresh machine needs the Python package index
+# that pip is configured for (pip's own default or its pip.conf; no URL is named here).
 #
 # The wheel is pinned by version *and* sha256 (`pip install --require-hashes`): i2plib has no dependencies,
 # so the one hash pins everything that is installed.  The venv uses /usr/bin/python3 (Debian's), not
@@ -17,7 +18,7 @@ set -euo pipefail
 CACHE=${1:-${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed}}
 VERSION=0.0.14
 WHEEL=i2plib-$VERSION-py3-none-any.whl
-# sha256 of $WHEEL as served by pypi.org (pip download i2plib==0.0.14 --no-deps, 2026-11-25)
+# sha256 of $WHEEL as served by the Python package index (pip download i2plib==0.0.14 --no-deps, 2026-11-25)
 SHA256=98147edda01196b8b0cec1414f1a53b08f87564bfeea652dd47339711b51c13b
 PYTHON=/usr/bin/python3
 VENV=$CACHE/i2plib-venv
@@ -69,7 +70,7 @@ echo "i2plib==$VERSION --hash=sha256:$SHA256" > "$STAGE/requirements.txt"
 say "pip install i2plib==$VERSION (hash-pinned)"
 if ! "$STAGE/bin/python" -m pip install -q --disable-pip-version-check --no-cache-dir --only-binary=:all: \
         --require-hashes -r "$STAGE/requirements.txt" >&2; then
-    die "pip install i2plib==$VERSION failed (network? a hash mismatch means pypi serves another $WHEEL)"
+    die "pip install i2plib==$VERSION failed (network? a hash mismatch means the package index serves another $WHEEL)"
 fi
 rm -rf "$VENV"
 mv "$STAGE" "$VENV"

@@ -201,15 +201,15 @@ fn synthetic_dest(sig: SigType, crypto: u16) -> Vec<u8> {
         d.extend_from_slice(&cert_len.to_be_bytes());
         d.extend_from_slice(&sig.code().to_be_bytes());
         d.extend_from_slice(&crypto.to_be_bytes());
-        d.extend(std::iter::repeat(0x33u8).take(excess));
+        d.extend(std::iter::repeat_n(0x33u8, excess));
     }
     d
 }
 
 fn synthetic_priv(sig: SigType, crypto: u16, priv_len: usize) -> Vec<u8> {
     let mut p = synthetic_dest(sig, crypto);
-    p.extend(std::iter::repeat(0x44u8).take(priv_len));
-    p.extend(std::iter::repeat(0x55u8).take(sig.private_key_len()));
+    p.extend(std::iter::repeat_n(0x44u8, priv_len));
+    p.extend(std::iter::repeat_n(0x55u8, sig.private_key_len()));
     p
 }
 

@@ -223,7 +223,7 @@ async fn serve(session: &Session, count: Option<u64>) -> Result<(), String> {
     eprintln!("http_get: serving http://{me}/ (Ctrl-C to stop)");
     let mut served = 0u64;
     let mut handlers = tokio::task::JoinSet::new();
-    while count.map_or(true, |n| served < n) {
+    while count.is_none_or(|n| served < n) {
         let incoming = session
             .accept()
             .await

@@ -4,7 +4,8 @@
 # Builds emissary-cli 0.4.0 without its native UI (`cargo install emissary-cli --version 0.4.0
 # --no-default-features --locked`) into CACHE/emissary-0.4.0/bin/emissary-cli, once.  CACHE defaults to
 # ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed}; it survives between runs, so a second install only
-# checks the stamp and the binary's sha256 (instant).  A fresh machine needs crates.io and ~4 min on 2 cores.
+# checks the stamp and the binary's sha256 (instant).  A fresh machine needs the Rust package
+# registry (cargo's default or its configured source) and ~4 min on 2 cores.
 #
 # --locked: the Cargo.lock published with emissary-cli 0.4.0 is used, so the same dependency versions are
 # built everywhere (EMISSARY_LOCKED=0 drops it, e.g. if a locked dependency no longer builds).
@@ -35,7 +36,7 @@ exec 8>"$CACHE/emissary.lock"
 if ! flock -n 8; then say "another install holds $CACHE/emissary.lock: waiting"; flock 8; fi
 if installed_ok; then say "cached (built by the other install): $BIN"; echo "$BIN"; exit 0; fi
 
-command -v cargo >/dev/null || die "cargo not found (install Rust: https://rustup.rs)"
+command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
 STAGE=$CACHE/emissary-$VERSION.tmp.$$
 rm -rf "$STAGE"
 trap 'rm -rf "$STAGE"' EXIT

@@ -2,8 +2,8 @@
 //! the same three as sam-tokio's.
 //!
 //! ```text
-//! cargo bench -p sam-blocking                         # (a) and (b); (c) when SAM_ADDR is set
-//! SAM_ADDR=127.0.0.1:17780 cargo bench -p sam-blocking
+//! cargo bench -p sam-testkit --bench throughput_blocking     # (a) and (b); (c) when SAM_ADDR is set
+//! SAM_ADDR=127.0.0.1:17780 cargo bench -p sam-testkit --bench throughput_blocking
 //! ```
 //!
 //! * **(a) Stream vs raw TcpStream throughput.** A fake bridge on loopback answers `HELLO`,

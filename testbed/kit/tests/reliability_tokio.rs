@@ -9,7 +9,7 @@
 //!    session works.
 //!
 //! ```text
-//! cargo test -p sam-tokio --test reliability -- --nocapture     # as root (or inside unshare -rn)
+//! cargo test -p sam-testkit --test reliability_tokio -- --nocapture     # as root (or inside unshare -rn)
 //! ```
 //!
 //! **Why a private testbed.** Scenario 3 kills the router, so these tests cannot use the shared
@@ -917,7 +917,7 @@ fn privileges() -> Result<(), String> {
             "the reliability tests start a private i2pd testbed, which needs root (network \
              namespace + veth) or a private network namespace shared with this process. Run \
              ./scripts/test.sh (it re-runs itself inside `unshare -rn` when not root), or run \
-             this test as root, or as: unshare -rn cargo test -p sam-tokio --test reliability \
+             this test as root, or as: unshare -rn cargo test -p sam-testkit --test reliability_tokio \
              (after `cargo fetch`; i2pd installed by root with testbed/testbed.sh install). \
              This process: euid {euid:?}, network interfaces {interfaces:?}"
         ))
@@ -941,9 +941,10 @@ struct Env {
 
 impl Testbed {
     fn new() -> Testbed {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        // This crate is testbed/kit: the script is next to it.
+        let testbed = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         Testbed {
-            script: root.join("testbed").join("testbed.sh"),
+            script: testbed.join("testbed.sh"),
             dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability-testbed"),
         }
     }

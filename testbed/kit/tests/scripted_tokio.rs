@@ -1,4 +1,4 @@
-//! The adapter against a bridge played by the test (the test kit's scripted bridge,
+//! sam-tokio against a bridge played by the test (the test kit's scripted bridge,
 //! `sam_testkit::hostile`, with every connection handed to the test), for what the testbed's i2pd never does: probes
 //! (`PING`), Java's accept line with ports, PRIMARY refused by a 3.3 bridge, datagrams on
 //! the control socket, a bridge that closes the control socket, answers arriving after their

@@ -1,4 +1,4 @@
-//! The adapter on async-std against a bridge played by the test, for what the testbed's i2pd
+//! sam-async-std on async-std against a bridge played by the test, for what the testbed's i2pd
 //! never does: probes (`PING`), Java's accept line with ports, PRIMARY refused by a 3.3
 //! bridge, answers arriving after their caller gave up, datagrams on the control socket, a
 //! bridge that closes the control socket. No router needed.

@@ -1,8 +1,8 @@
 //! Benchmarks of the tokio adapter (a plain `main` that prints figures; `harness = false`).
 //!
 //! ```text
-//! cargo bench -p sam-tokio                         # (a) and (b); (c) when SAM_ADDR is set
-//! SAM_ADDR=127.0.0.1:17740 cargo bench -p sam-tokio
+//! cargo bench -p sam-testkit --bench throughput_tokio        # (a) and (b); (c) when SAM_ADDR is set
+//! SAM_ADDR=127.0.0.1:17740 cargo bench -p sam-testkit --bench throughput_tokio
 //! ```
 //!
 //! * **(a) Stream vs raw TcpStream throughput.** A fake bridge on loopback answers `HELLO`,

@@ -2,7 +2,7 @@
 //! plain `main` that prints figures; `harness = false`), on async-std.
 //!
 //! ```text
-//! cargo bench -p sam-async-std
+//! cargo bench -p sam-testkit --bench throughput_async_std
 //! ```
 //!
 //! The structure of sam-tokio's bench (a): a fake bridge on loopback answers `HELLO`,
