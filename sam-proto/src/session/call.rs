@@ -155,7 +155,7 @@ impl<R: Request> Call<R> {
 
     /// Fails the call with [`Failure::Timeout`] if its deadline has passed at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        if self.failure.is_some() || self.deadline.map_or(true, |d| now < d) {
+        if self.failure.is_some() || self.deadline.is_none_or(|d| now < d) {
             return;
         }
         let failure = match self.phase {
