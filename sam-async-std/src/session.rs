@@ -9,7 +9,7 @@ use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
 
-use crate::control::{self, Control};
+use crate::control::Control;
 use crate::driver::{bind_udp, now, run};
 use crate::{DatagramSocket, Error, Result, SamConfig, Stream, SubsessionOptions};
 
@@ -63,7 +63,7 @@ impl Session {
             socket.peer_addr()?,
             SessionCore::new(&config, info.version()),
         );
-        let control = control::spawn(core, socket, input)?;
+        let control = Control::spawn(core, socket, input)?;
         let info = Arc::new(info);
         let primary = info.clone();
         let shared = Arc::new(Shared {

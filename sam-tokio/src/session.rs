@@ -10,7 +10,7 @@ use sam_proto::keys::Destination;
 use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::control::{self, ControlHandle};
+use crate::control::ControlHandle;
 use crate::datagram::DatagramSocket;
 use crate::driver::{now, run};
 use crate::stream::Stream;
@@ -36,13 +36,6 @@ struct Shared {
     control: ControlHandle,
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last handle (session, stream, forward, datagram socket) is gone.
-        self.control.released.notify_one();
-    }
-}
-
 /// A SAM session: a destination on the bridge with its control socket. What each method
 /// means, lifetimes and cancel safety: [the adapters' API](sam_proto::client#the-adapters-api).
 #[derive(Clone)]
@@ -62,8 +55,7 @@ impl Session {
         let done = run(&config.address, setup, None).await?;
         let (local_ip, bridge) = (done.socket.0.local_addr()?.ip(), done.socket.0.peer_addr()?);
         let core = SessionCore::new(&config, done.output.version());
-        let counts = Arc::default();
-        let control = control::spawn(core, done.socket.0, done.leftover, counts);
+        let control = ControlHandle::spawn(core, done.socket.0, done.leftover);
         let primary = done.output.clone();
         let shared = Shared {
             config,

@@ -222,3 +222,75 @@ impl<R: Reply> Waiters<R> {
         !core.is_closed()
     }
 }
+
+/// One input to a session's control loop ([`control_loop`]).
+#[derive(Debug)]
+pub enum ControlInput<R> {
+    /// Bytes the bridge sent; empty: the socket is closed (or failed).
+    Read(Vec<u8>),
+    /// A command from a session handle, and where its answer goes.
+    Command(ControlCommand<'static>, R),
+    /// A handle asked to close the session ([`SessionCore::close`]).
+    Close,
+    /// The last handle is gone ([`SessionCore::release`]).
+    Release,
+    /// The deadline given to [`ControlIo::next`] has come.
+    Deadline,
+}
+
+/// What a control loop needs from a runtime: the next input, a write, a datagram queue.
+pub trait ControlIo: Send {
+    /// Where a command's answer goes.
+    type Reply: Reply + Send;
+    /// The clock the core runs on.
+    fn now() -> Time;
+    /// Waits for the next input, or until `deadline` ([`ControlInput::Deadline`]).
+    fn next(
+        &mut self,
+        deadline: Option<Time>,
+    ) -> impl Future<Output = ControlInput<Self::Reply>> + Send;
+    /// Writes all of `bytes` to the bridge.
+    fn write_all(&mut self, bytes: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Queues a datagram for the session's readers; gives it back when the queue is full.
+    fn deliver(&mut self, datagram: ReceivedDatagram) -> Result<(), ReceivedDatagram>;
+    /// The session is over: it says so to the handles (before the last answers go out, so that
+    /// a caller told [`ClientError::SessionClosed`] finds the session closed).
+    fn closed(&mut self);
+}
+
+/// A session's control loop, the same for every runtime: it hands `core` one input at a time
+/// (`first` is what was read past `SESSION STATUS`), writes what it transmits and hands out
+/// its events, until the session is over. A datagram the queue has no room for is dropped and
+/// counted in `counts`, so that a slow reader never stalls the control socket.
+pub async fn control_loop<I: ControlIo>(
+    mut core: SessionCore,
+    mut io: I,
+    first: &[u8],
+    counts: Arc<DatagramCounts>,
+) {
+    let mut waiters = Waiters::new(counts);
+    core.feed(first);
+    loop {
+        let open = waiters.dispatch(&mut core, |d| io.deliver(d));
+        while let Some(bytes) = core.poll_transmit() {
+            if io.write_all(bytes).await.is_err() {
+                core.eof();
+            }
+        }
+        if !open || core.is_closed() {
+            io.closed();
+            waiters.dispatch(&mut core, |d| io.deliver(d));
+            return;
+        }
+        match io.next(core.poll_timeout()).await {
+            ControlInput::Read(bytes) if bytes.is_empty() => core.eof(),
+            ControlInput::Read(bytes) => core.feed(&bytes),
+            ControlInput::Command(command, reply) => {
+                waiters.submit(&mut core, command, reply, I::now())
+            }
+            ControlInput::Close => core.close(I::now()),
+            ControlInput::Release => core.release(I::now()),
+            ControlInput::Deadline => core.handle_timeout(I::now()),
+        }
+    }
+}

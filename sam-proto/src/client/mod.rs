@@ -73,7 +73,9 @@ pub use host::{
     Accepts, BoxFuture, DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
 };
 #[cfg(feature = "std")]
-pub use io::{block_on, drive, Driven, Reply, Transport, Waiters};
+pub use io::{
+    block_on, control_loop, drive, ControlInput, ControlIo, Driven, Reply, Transport, Waiters,
+};
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
