@@ -1,33 +1,23 @@
-//! A session's control socket: sam-proto's [`SessionCore`] on a thread of its own, which takes
-//! one input at a time from a channel (the bridge's bytes from a reader thread, a command, a
-//! close, the last handle gone), waiting for the next with the core's deadline as timeout.
-//! Every decision (queue, timeouts, `PING`, `QUIT`, the linger) is the core's.
+//! A session's control socket: sam-proto's [`control_loop`] on a thread of its own, which
+//! takes one input at a time from a channel (the bridge's bytes from a reader thread, the
+//! handles' commands) with the core's deadline as timeout. Every decision (queue, timeouts,
+//! `PING`, `QUIT`, the linger) is the core's.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use sam_proto::client::{DatagramCounts, Reply, Waiters, DATAGRAM_QUEUE};
+use sam_proto::client::{block_on, control_loop, ControlInput, ControlIo, DatagramCounts};
+use sam_proto::client::{Reply, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
-use sam_proto::session::{SessionCore, SessionInfo};
+use sam_proto::session::{SessionCore, SessionInfo, Time};
 
 use crate::driver::{left, now};
 use crate::{Error, Result, SamConfig};
 
-enum Input {
-    /// What the reader thread read; empty: the end of the stream.
-    Read(Vec<u8>),
-    Command(ControlCommand<'static>, Waiter),
-    /// Close, and drop the sender once the session is over.
-    Close(SyncSender<()>),
-    /// The last handle is gone ([`SessionCore::release`]).
-    Release,
-}
-
 /// Where a caller waits for its command's answer.
-struct Waiter(SyncSender<Result<Completion>>);
+pub(crate) struct Waiter(SyncSender<Result<Completion>>);
 
 impl Reply for Waiter {
     fn is_gone(&self) -> bool {
@@ -38,6 +28,9 @@ impl Reply for Waiter {
     }
 }
 
+/// Set once the session is over.
+type Closed = Arc<(Mutex<bool>, Condvar)>;
+
 /// What a session and its sub-sessions share; dropping it releases the session.
 #[derive(Debug)]
 pub(crate) struct Control {
@@ -47,12 +40,12 @@ pub(crate) struct Control {
     /// Our end of the control socket (where the bridge forwards datagrams to) and the bridge's.
     pub(crate) local: SocketAddr,
     pub(crate) bridge: SocketAddr,
-    inputs: Sender<Input>,
+    inputs: Sender<ControlInput<Waiter>>,
     /// Datagrams delivered on the control socket, not yet read (at most `DATAGRAM_QUEUE`).
     datagrams: Mutex<Receiver<ReceivedDatagram>>,
     /// What the session's datagram path dropped.
     pub(crate) counts: Arc<DatagramCounts>,
-    closed: Arc<AtomicBool>,
+    closed: Closed,
 }
 
 impl Control {
@@ -68,18 +61,21 @@ impl Control {
         socket.set_write_timeout(Some(config.connect_timeout))?;
         let (inputs, inbox) = mpsc::channel();
         let (deliver, datagrams) = mpsc::sync_channel(DATAGRAM_QUEUE);
-        let (counts, closed) = (
-            Arc::<DatagramCounts>::default(),
-            Arc::<AtomicBool>::default(),
-        );
-        let reader = (socket.try_clone()?, inputs.clone());
-        let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
-        thread("sam-control-reader").spawn(move || read_loop(reader.0, &reader.1))?;
+        let (counts, closed) = (Arc::<DatagramCounts>::default(), Closed::default());
         let (local, bridge) = (socket.local_addr()?, socket.peer_addr()?);
-        let mut core = SessionCore::new(&config, created.version());
-        core.feed(&first);
-        let task = (Waiters::new(counts.clone()), closed.clone());
-        thread("sam-control").spawn(move || run(core, &socket, &inbox, &deliver, task))?;
+        let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
+        let reader = (socket.try_clone()?, inputs.clone());
+        thread("sam-control-reader").spawn(move || read_loop(reader.0, &reader.1))?;
+        let core = SessionCore::new(&config, created.version());
+        let io = Io {
+            socket,
+            inbox,
+            deliver,
+            closed: closed.clone(),
+        };
+        let task_counts = counts.clone();
+        let task = move || block_on(control_loop(core, io, &first, task_counts));
+        thread("sam-control").spawn(task)?;
         let datagrams = Mutex::new(datagrams);
         Ok(Control {
             config,
@@ -96,21 +92,23 @@ impl Control {
     /// Runs one command and returns its completion.
     pub(crate) fn run(&self, command: ControlCommand<'static>) -> Result<Completion> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let sent = self.inputs.send(Input::Command(command, Waiter(reply)));
+        let sent = self
+            .inputs
+            .send(ControlInput::Command(command, Waiter(reply)));
         sent.map_err(|_| Error::SessionClosed)?;
         answer.recv().unwrap_or(Err(Error::SessionClosed))
     }
 
     /// Ends the session ([`SessionCore::close`]) and returns once it is over.
     pub(crate) fn close(&self) {
-        let (done, over) = mpsc::sync_channel(0);
-        if self.inputs.send(Input::Close(done)).is_ok() {
-            let _ = over.recv();
-        }
+        let _ = self.inputs.send(ControlInput::Close);
+        let (closed, changed) = &*self.closed;
+        let closed = closed.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(changed.wait_while(closed, |closed| !*closed));
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        *self.closed.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The oldest datagram the bridge delivered on the control socket.
@@ -125,60 +123,63 @@ impl Control {
 
 impl Drop for Control {
     fn drop(&mut self) {
-        let _ = self.inputs.send(Input::Release);
+        let _ = self.inputs.send(ControlInput::Release);
     }
 }
 
-/// The control thread: one input at a time until the session is over.
-fn run(
-    mut core: SessionCore,
-    socket: &TcpStream,
-    inbox: &Receiver<Input>,
-    deliver: &SyncSender<ReceivedDatagram>,
-    (mut waiters, closed): (Waiters<Waiter>, Arc<AtomicBool>),
-) {
-    let mut closers = Vec::new();
-    loop {
-        while let Some(bytes) = core.poll_transmit() {
-            if (&*socket).write_all(bytes).is_err() {
-                core.eof();
-            }
-        }
-        let open = waiters.dispatch(&mut core, |d| {
-            deliver.try_send(d).map_err(|e| match e {
-                TrySendError::Full(d) | TrySendError::Disconnected(d) => d,
-            })
-        });
-        if !open {
-            break;
-        }
-        let input = match core.poll_timeout().map(left) {
-            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(Some(left)) => inbox.recv_timeout(left),
+/// The control thread's side of the channels, and the socket.
+struct Io {
+    socket: TcpStream,
+    inbox: Receiver<ControlInput<Waiter>>,
+    deliver: SyncSender<ReceivedDatagram>,
+    closed: Closed,
+}
+
+impl ControlIo for Io {
+    type Reply = Waiter;
+
+    fn now() -> Time {
+        now()
+    }
+
+    async fn next(&mut self, deadline: Option<Time>) -> ControlInput<Waiter> {
+        let input = match deadline.map(left) {
+            None => self
+                .inbox
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+            Some(Some(left)) => self.inbox.recv_timeout(left),
             Some(None) => Err(RecvTimeoutError::Timeout),
         };
         match input {
-            Ok(Input::Read(bytes)) if !bytes.is_empty() => core.feed(&bytes),
-            // The reader is gone: nothing more can be read.
-            Ok(Input::Read(_)) | Err(RecvTimeoutError::Disconnected) => core.eof(),
-            Ok(Input::Command(command, reply)) => waiters.submit(&mut core, command, reply, now()),
-            Ok(Input::Close(done)) => {
-                closers.push(done);
-                core.close(now());
-            }
-            Ok(Input::Release) => core.release(now()),
-            Err(RecvTimeoutError::Timeout) => core.handle_timeout(now()),
+            Ok(input) => input,
+            Err(RecvTimeoutError::Timeout) => ControlInput::Deadline,
+            // The reader and every handle are gone: nothing more can come.
+            Err(RecvTimeoutError::Disconnected) => ControlInput::Read(Vec::new()),
         }
     }
-    // Said before the datagram channel closes, so a reader seeing it empty finds the session
-    // closed; the shutdown ends the reader thread and the session on the bridge.
-    closed.store(true, Ordering::Release);
-    let _ = socket.shutdown(Shutdown::Both);
-    drop(closers);
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        (&self.socket).write_all(bytes)
+    }
+
+    fn deliver(&mut self, datagram: ReceivedDatagram) -> std::result::Result<(), ReceivedDatagram> {
+        self.deliver.try_send(datagram).map_err(|e| match e {
+            TrySendError::Full(d) | TrySendError::Disconnected(d) => d,
+        })
+    }
+
+    fn closed(&mut self) {
+        // The shutdown ends the reader thread and the session on the bridge.
+        let _ = self.socket.shutdown(Shutdown::Both);
+        let (closed, changed) = &*self.closed;
+        *closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        changed.notify_all();
+    }
 }
 
 /// The reader thread: the bridge's bytes to the control thread, until either end is gone.
-fn read_loop(mut reader: TcpStream, inputs: &Sender<Input>) {
+fn read_loop(mut reader: TcpStream, inputs: &Sender<ControlInput<Waiter>>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let bytes = match reader.read(&mut buf) {
@@ -187,7 +188,7 @@ fn read_loop(mut reader: TcpStream, inputs: &Sender<Input>) {
             Err(_) => Vec::new(),
         };
         let end = bytes.is_empty();
-        if inputs.send(Input::Read(bytes)).is_err() || end {
+        if inputs.send(ControlInput::Read(bytes)).is_err() || end {
             return;
         }
     }
