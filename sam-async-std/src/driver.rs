@@ -4,29 +4,21 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use async_net::{TcpStream, UdpSocket};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::FutureExt;
-use sam_proto::client::{drive, Transport};
+use sam_proto::client::{drive, std_instant, Transport};
 use sam_proto::session::{Drive, Time};
 
 use crate::{Result, SamConfig};
 
-static EPOCH: OnceLock<Instant> = OnceLock::new();
-
-/// The clock the core runs on: time since this crate first looked at it.
-pub(crate) fn now() -> Duration {
-    EPOCH.get_or_init(Instant::now).elapsed()
-}
+pub(crate) use sam_proto::client::std_now as now;
 
 /// A timer for a core deadline; `None` (or one past what `Instant` holds) never fires.
 pub(crate) fn timer(deadline: Option<Time>) -> Timer {
-    let at = deadline.and_then(|d| EPOCH.get_or_init(Instant::now).checked_add(d));
-    at.map_or_else(Timer::never, Timer::at)
+    std_instant(deadline).map_or_else(Timer::never, Timer::at)
 }
 
 /// A UDP socket on `ip`, port 0, and its address as the bridge is told it.

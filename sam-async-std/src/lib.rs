@@ -34,12 +34,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// `blocking` thread pool (the one async-std and smol use).
 pub async fn save_keys(path: impl AsRef<Path>, keys: &PrivateKeys) -> Result<()> {
     let (path, keys) = (path.as_ref().to_owned(), keys.clone());
-    blocking::unblock(move || sam_proto::client::save_keys_blocking(&path, &keys)).await
+    blocking::unblock(move || sam_proto::client::save_keys_blocking(path, &keys)).await
 }
 
 /// Reads keys written by [`save_keys`] (see [`sam_proto::client::load_keys_blocking`]), on
 /// the `blocking` thread pool.
 pub async fn load_keys(path: impl AsRef<Path>) -> Result<PrivateKeys> {
     let path = path.as_ref().to_owned();
-    blocking::unblock(move || sam_proto::client::load_keys_blocking(&path)).await
+    blocking::unblock(move || sam_proto::client::load_keys_blocking(path)).await
 }

@@ -104,8 +104,7 @@ impl Session {
         }
         match outcome {
             Ok((socket, leftover, _, output)) => {
-                let stream = Stream::from_parts(socket, leftover);
-                Ok((stream.kept_by(self.clone()), output))
+                Ok((Stream::new(socket, leftover, Some(self.clone())), output))
             }
             Err(_) if self.is_closed() => Err(Error::SessionClosed),
             Err(e) => Err(e),

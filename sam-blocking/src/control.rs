@@ -9,24 +9,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryS
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use sam_proto::client::{block_on, control_loop, ControlInput, ControlIo, DatagramCounts};
-use sam_proto::client::{Reply, DATAGRAM_QUEUE};
+use sam_proto::client::{time_left, DATAGRAM_QUEUE};
 use sam_proto::control::{Completion, ControlCommand, ReceivedDatagram};
 use sam_proto::session::{SessionCore, SessionInfo, Time};
 
-use crate::driver::{left, now};
+use crate::driver::now;
 use crate::{Error, Result, SamConfig};
 
 /// Where a caller waits for its command's answer.
-pub(crate) struct Waiter(SyncSender<Result<Completion>>);
-
-impl Reply for Waiter {
-    fn is_gone(&self) -> bool {
-        false // a blocking call cannot be abandoned
-    }
-    fn send(self, answer: Result<Completion>) {
-        let _ = self.0.try_send(answer);
-    }
-}
+type Waiter = SyncSender<Result<Completion>>;
 
 /// Set once the session is over.
 type Closed = Arc<(Mutex<bool>, Condvar)>;
@@ -92,9 +83,7 @@ impl Control {
     /// Runs one command and returns its completion.
     pub(crate) fn run(&self, command: ControlCommand<'static>) -> Result<Completion> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let sent = self
-            .inputs
-            .send(ControlInput::Command(command, Waiter(reply)));
+        let sent = self.inputs.send(ControlInput::Command(command, reply));
         sent.map_err(|_| Error::SessionClosed)?;
         answer.recv().unwrap_or(Err(Error::SessionClosed))
     }
@@ -143,7 +132,7 @@ impl ControlIo for Io {
     }
 
     async fn next(&mut self, deadline: Option<Time>) -> ControlInput<Waiter> {
-        let input = match deadline.map(left) {
+        let input = match deadline.map(time_left) {
             None => self
                 .inbox
                 .recv()

@@ -3,24 +3,13 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use sam_proto::client::{block_on, drive, Transport};
 use sam_proto::session::{Drive, Time};
 
 use crate::Result;
 
-/// The crate's clock: time since it was first read.
-pub(crate) fn now() -> Time {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed()
-}
-
-/// The time left until `deadline`, `None` once it has come.
-pub(crate) fn left(deadline: Time) -> Option<Duration> {
-    deadline.checked_sub(now()).filter(|left| !left.is_zero())
-}
+pub(crate) use sam_proto::client::{std_now as now, time_left as left};
 
 /// A socket timeout or an interrupted call: look at the clock again.
 pub(crate) fn is_timeout(e: &io::Error) -> bool {

@@ -8,7 +8,6 @@ mod driver;
 mod session;
 mod stream;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use sam_proto::command::{DestGenerate, NamingLookup};
@@ -20,6 +19,7 @@ pub use datagram::DatagramSocket;
 pub use sam_proto;
 /// The error of every operation (shared by all three adapters).
 pub use sam_proto::client::ClientError as Error;
+pub use sam_proto::client::{load_keys_blocking as load_keys, save_keys_blocking as save_keys};
 pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, Received, SessionOptions, Style, SubsessionOptions,
 };
@@ -71,23 +71,3 @@ impl Sam {
         driver::run(&self.config.address, None, call).map(|(.., output)| output)
     }
 }
-
-/// Writes `keys` to `path` as I2P base64 (one line), readable by the owner only (mode 0600
-/// on Unix), atomically (temporary file, then rename).
-pub fn save_keys(path: impl AsRef<Path>, keys: &PrivateKeys) -> Result<()> {
-    sam_proto::client::save_keys_blocking(path.as_ref(), keys)
-}
-
-/// Reads keys written by [`save_keys`] (or any file holding the base64 private key blob;
-/// surrounding whitespace is ignored).
-pub fn load_keys(path: impl AsRef<Path>) -> Result<PrivateKeys> {
-    sam_proto::client::load_keys_blocking(path.as_ref())
-}
-
-// Handles are shared between threads (accept loops, readers and writers): checked here.
-const _: () = {
-    const fn shared<T: Send + Sync>() {}
-    shared::<(Sam, Session, IncomingStreams, DatagramSocket)>();
-    shared::<(Forward, Incoming)>();
-    shared::<(Stream, StreamReadHalf, StreamWriteHalf)>();
-};

@@ -69,7 +69,7 @@ impl Session {
         }
         let ran = run(&self.control.config.address, None, call?);
         let (socket, buf, _, output) = ran.map_err(|e| e.or_closed(self.is_closed()))?;
-        let stream = Stream::from_parts(socket, buf).with_session(Some(self.clone()));
+        let stream = Stream::new(socket, buf, Some(self.clone()));
         Ok((stream, output))
     }
 

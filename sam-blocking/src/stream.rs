@@ -16,7 +16,6 @@ use crate::Session;
 /// socket; writes go straight to the socket. It comes with no socket timeouts set (set them
 /// on [`Stream::get_ref`]). Dropping the stream closes it; one from `connect` or `accept`
 /// holds its [`Session`] open until then (the bridge ends a session's streams with it).
-#[derive(Debug)]
 pub struct Stream<S = TcpStream> {
     socket: S,
     leftover: Leftover,
@@ -28,39 +27,14 @@ pub struct Stream<S = TcpStream> {
 pub type StreamReadHalf = Stream<Arc<TcpStream>>;
 
 impl Stream {
-    /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it.
-    pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
-        let (leftover, session) = (Leftover::new(leftover), None);
-        Stream {
-            socket,
-            leftover,
-            session,
-        }
-    }
-
-    /// The same stream, holding `session` open.
-    pub(crate) fn with_session(self, session: Option<Session>) -> Stream {
-        Stream { session, ..self }
-    }
-
-    /// The socket and the unread leftover bytes (which come before anything the socket
-    /// delivers).
-    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.socket, self.leftover.into_vec())
-    }
-
-    /// The underlying socket (for options such as timeouts or `set_nodelay`). Reading from it
-    /// directly would skip [`Stream::buffered`] bytes.
-    pub fn get_ref(&self) -> &TcpStream {
-        &self.socket
-    }
+    sam_proto::__stream_parts!(TcpStream, Session);
 
     /// Another handle to the same socket ([`TcpStream::try_clone`]), for writing from another
     /// thread or shutting down. The [`buffered`](Stream::buffered) bytes stay with `self`:
     /// the clone reads the socket only.
     pub fn try_clone(&self) -> io::Result<Stream> {
-        let clone = Stream::from_parts(self.socket.try_clone()?, Vec::new());
-        Ok(clone.with_session(self.session.clone()))
+        let session = self.session.clone();
+        Ok(Stream::new(self.socket.try_clone()?, Vec::new(), session))
     }
 
     /// Splits the stream into owned halves; the read half returns the leftover bytes first.
@@ -77,12 +51,7 @@ impl Stream {
     }
 }
 
-impl<S> Stream<S> {
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
-    }
-}
+sam_proto::__stream_common!(Stream);
 
 impl<S: Borrow<TcpStream>> Read for Stream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -1,6 +1,5 @@
 //! A connected I2P stream: the tokio socket plus the bytes read past the handshake.
 
-use std::fmt;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -32,32 +31,7 @@ pub struct Stream<S = TcpStream> {
 pub type StreamReadHalf = Stream<OwnedReadHalf>;
 
 impl Stream {
-    /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it (the
-    /// stream keeps no session alive).
-    pub fn from_parts(socket: TcpStream, leftover: Vec<u8>) -> Stream {
-        Stream::new(socket, leftover, None)
-    }
-
-    pub(crate) fn new(socket: TcpStream, leftover: Vec<u8>, session: Option<Session>) -> Stream {
-        let leftover = Leftover::new(leftover);
-        Stream {
-            socket,
-            leftover,
-            session,
-        }
-    }
-
-    /// The socket and the unread leftover bytes (which come before anything the socket
-    /// delivers); the stream no longer keeps its session alive.
-    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.socket, self.leftover.into_vec())
-    }
-
-    /// The underlying socket (for options such as `set_nodelay`). Reading from it directly
-    /// would skip [`Stream::buffered`] bytes.
-    pub fn get_ref(&self) -> &TcpStream {
-        &self.socket
-    }
+    sam_proto::__stream_parts!(TcpStream, Session);
 
     /// Splits the stream into owned halves; the read half returns the leftover bytes first
     /// and keeps the session alive.
@@ -73,22 +47,7 @@ impl Stream {
     }
 }
 
-impl<S> Stream<S> {
-    /// The application bytes already received and not yet read.
-    pub fn buffered(&self) -> &[u8] {
-        self.leftover.unread()
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for Stream<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stream")
-            .field("socket", &self.socket)
-            .field("buffered", &self.leftover.unread().len())
-            .field("session", &self.session.as_ref().map(Session::id))
-            .finish()
-    }
-}
+sam_proto::__stream_common!(Stream);
 
 impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
     fn poll_read(

@@ -129,3 +129,66 @@ macro_rules! __sam_constructors {
         }
     };
 }
+
+/// A `Stream`'s parts, for `impl Stream` with the socket type `$socket`; the adapter's
+/// `Stream<S>` has the fields `socket: S`, `leftover: Leftover` and `session: Option<$session>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_parts {
+    ($socket:ty, $session:ty) => {
+        /// Wraps a socket whose SAM handshake is over and the `leftover` bytes read past it
+        /// (the stream keeps no session alive).
+        pub fn from_parts(socket: $socket, leftover: ::std::vec::Vec<u8>) -> Self {
+            Self::new(socket, leftover, None)
+        }
+
+        pub(crate) fn new(
+            socket: $socket,
+            leftover: ::std::vec::Vec<u8>,
+            session: Option<$session>,
+        ) -> Self {
+            let leftover = $crate::client::Leftover::new(leftover);
+            Self {
+                socket,
+                leftover,
+                session,
+            }
+        }
+
+        /// The socket and the unread leftover bytes (which come before anything the socket
+        /// delivers); the stream no longer keeps its session alive.
+        pub fn into_parts(self) -> ($socket, ::std::vec::Vec<u8>) {
+            (self.socket, self.leftover.into_vec())
+        }
+
+        /// The underlying socket (for options such as `set_nodelay`). Reading from it directly
+        /// would skip [`buffered`](Self::buffered) bytes.
+        pub fn get_ref(&self) -> &$socket {
+            &self.socket
+        }
+    };
+}
+
+/// What every `Stream<S>` has whatever its socket: the buffered bytes and `Debug`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_common {
+    ($stream:ident) => {
+        impl<S> $stream<S> {
+            /// The application bytes already received and not yet read.
+            pub fn buffered(&self) -> &[u8] {
+                self.leftover.unread()
+            }
+        }
+
+        impl<S: ::core::fmt::Debug> ::core::fmt::Debug for $stream<S> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct("Stream")
+                    .field("socket", &self.socket)
+                    .field("buffered", &self.leftover.unread().len())
+                    .field("session", &self.session.as_ref().map(|s| s.id()))
+                    .finish()
+            }
+        }
+    };
+}

@@ -131,6 +131,30 @@ fn open<T>(socket: &mut Option<T>) -> io::Result<&mut T> {
         .ok_or_else(|| io::ErrorKind::NotConnected.into())
 }
 
+/// The core's clock on std's `Instant` (for the adapters that use it): the time since its
+/// first reading in this process.
+pub fn std_now() -> Time {
+    std_epoch().elapsed()
+}
+
+/// The `Instant` of a core deadline read on [`std_now`]'s clock (`None`: never, or beyond what
+/// `Instant` holds).
+pub fn std_instant(deadline: Option<Time>) -> Option<std::time::Instant> {
+    deadline.and_then(|at| std_epoch().checked_add(at))
+}
+
+/// The time left until `deadline` on [`std_now`]'s clock; `None` once it has come.
+pub fn time_left(deadline: Time) -> Option<Time> {
+    deadline
+        .checked_sub(std_now())
+        .filter(|left| !left.is_zero())
+}
+
+fn std_epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
 /// Runs `future` on this thread to its end, parking the thread while it is pending (the
 /// sam-blocking adapter's executor: its operations are ready when first polled).
 pub fn block_on<F: Future>(future: F) -> F::Output {
@@ -157,6 +181,16 @@ pub trait Reply {
     fn is_gone(&self) -> bool;
     /// Hands the caller its answer.
     fn send(self, answer: ClientResult<Completion>);
+}
+
+/// A blocking caller's answer channel: it cannot give up while it waits.
+impl Reply for std::sync::mpsc::SyncSender<ClientResult<Completion>> {
+    fn is_gone(&self) -> bool {
+        false
+    }
+    fn send(self, answer: ClientResult<Completion>) {
+        let _ = self.try_send(answer);
+    }
 }
 
 /// Who waits for which command of a [`SessionCore`], and where the datagrams it receives go:

@@ -13,7 +13,8 @@ use crate::keys::PrivateKeys;
 ///
 /// The file is written under a temporary name next to `path` and renamed over it, so a crash
 /// never leaves half a key file and existing keys are replaced only by complete new ones.
-pub fn save_keys_blocking(path: &Path, keys: &PrivateKeys) -> ClientResult<()> {
+pub fn save_keys_blocking(path: impl AsRef<Path>, keys: &PrivateKeys) -> ClientResult<()> {
+    let path = path.as_ref();
     let mut text = keys.to_base64();
     text.push('\n');
     let tmp = temp_name(path);
@@ -38,7 +39,7 @@ pub fn save_keys_blocking(path: &Path, keys: &PrivateKeys) -> ClientResult<()> {
 
 /// Reads keys written by [`save_keys_blocking`] (or any file holding the base64 private key
 /// blob; surrounding whitespace is ignored).
-pub fn load_keys_blocking(path: &Path) -> ClientResult<PrivateKeys> {
+pub fn load_keys_blocking(path: impl AsRef<Path>) -> ClientResult<PrivateKeys> {
     let text = std::fs::read_to_string(path)?;
     Ok(PrivateKeys::from_base64(text.trim())?)
 }
@@ -79,7 +80,7 @@ mod tests {
         std::fs::write(&bad, "not base64!\n").unwrap();
         assert!(matches!(load_keys_blocking(&bad), Err(ClientError::Key(_))));
         assert!(matches!(
-            load_keys_blocking(&dir.join("missing")),
+            load_keys_blocking(dir.join("missing")),
             Err(ClientError::Io(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
