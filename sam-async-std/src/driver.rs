@@ -21,11 +21,11 @@ pub(crate) fn timer(deadline: Option<Time>) -> Timer {
     std_instant(deadline).map_or_else(Timer::never, Timer::at)
 }
 
-/// A UDP socket on `ip`, port 0, and its address as the bridge is told it.
-pub(crate) async fn bind_udp(ip: IpAddr) -> io::Result<(UdpSocket, (String, u16))> {
+/// A UDP socket on `ip`, any port, and its address.
+pub(crate) async fn bind_udp(ip: IpAddr) -> io::Result<(UdpSocket, SocketAddr)> {
     let udp = UdpSocket::bind((ip, 0)).await?;
     let at = udp.local_addr()?;
-    Ok((udp, (at.ip().to_string(), at.port())))
+    Ok((udp, at))
 }
 
 /// What a finished machine leaves: its socket, the bytes read past its last line (a stream's
@@ -89,9 +89,7 @@ impl Transport for Tcp {
     }
 
     async fn bind_udp(&self) -> io::Result<(UdpSocket, SocketAddr)> {
-        let (udp, _) = bind_udp(self.0.local_addr()?.ip()).await?;
-        let at = udp.local_addr()?;
-        Ok((udp, at))
+        bind_udp(self.0.local_addr()?.ip()).await
     }
 
     fn peer_addr(&self) -> io::Result<SocketAddr> {

@@ -144,10 +144,8 @@ impl Session {
     /// Has the bridge connect to `local` for each incoming stream (whose first line
     /// [`read_forwarded`] reads), for as long as the returned [`Forward`] lives.
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let (host, port) = (local.ip().to_string(), local.port());
-        let call = self.info.forward(self.config(), host, port, now())?;
-        let _stream = self.stream(call).await?.0;
-        Ok(Forward { _stream, local })
+        let call = self.info.forward(self.config(), local, now())?;
+        Ok(Forward::new(self.stream(call).await?.0, local))
     }
 
     /// Resolves a host name, `.b32.i2p` address, base64 destination or `ME` on the session's
@@ -190,20 +188,8 @@ impl Session {
 /// in progress.
 pub type IncomingStreams = Accepts<Incoming>;
 
-/// A `STREAM FORWARD` in force (from [`Session::forward`]); it keeps its session open, and
-/// dropping it closes its socket, so the bridge stops forwarding.
-#[derive(Debug)]
-pub struct Forward {
-    _stream: Stream,
-    local: SocketAddr,
-}
-
-impl Forward {
-    /// The address the bridge connects to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-}
+/// A `STREAM FORWARD` in force (from [`Session::forward`]); it keeps its session open.
+pub type Forward = sam_proto::client::Forward<Stream>;
 
 /// Reads the peer line the bridge sends first on a connection it forwarded (to the listener
 /// given to [`Session::forward`]); the stream follows. No timeout: race it with a timer if

@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use sam_proto::client::{block_on, control_loop, ControlInput, ControlIo, DatagramCounts};
 use sam_proto::client::{time_left, DATAGRAM_QUEUE};
@@ -92,21 +92,16 @@ impl Control {
     pub(crate) fn close(&self) {
         let _ = self.inputs.send(ControlInput::Close);
         let (closed, changed) = &*self.closed;
-        let closed = closed.lock().unwrap_or_else(PoisonError::into_inner);
-        drop(changed.wait_while(closed, |closed| !*closed));
+        drop(changed.wait_while(lock(closed), |closed| !*closed));
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        *self.closed.0.lock().unwrap_or_else(PoisonError::into_inner)
+        *lock(&self.closed.0)
     }
 
     /// The oldest datagram the bridge delivered on the control socket.
     pub(crate) fn pop_datagram(&self) -> Option<ReceivedDatagram> {
-        let datagrams = self
-            .datagrams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        datagrams.try_recv().ok()
+        lock(&self.datagrams).try_recv().ok()
     }
 }
 
@@ -162,9 +157,14 @@ impl ControlIo for Io {
         // The shutdown ends the reader thread and the session on the bridge.
         let _ = self.socket.shutdown(Shutdown::Both);
         let (closed, changed) = &*self.closed;
-        *closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *lock(closed) = true;
         changed.notify_all();
     }
+}
+
+/// A lock that a panicked holder did not spoil (every value under it is always valid).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The reader thread: the bridge's bytes to the control thread, until either end is gone.

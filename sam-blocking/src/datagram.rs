@@ -16,11 +16,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// Sends and receives the datagrams of a DATAGRAM or RAW session (from
 /// [`Session::datagram_socket`]); it keeps its session alive and can be shared by threads.
-///
-/// Sending writes a SAM UDP packet to the bridge's UDP port. Receiving reads the session's
-/// UDP socket, taking packets from the bridge's UDP address only ([`DatagramSocket::foreign`]
-/// counts the rest), and the datagrams the bridge delivers on the control socket. Datagrams
-/// that do not parse are skipped and counted ([`DatagramSocket::skipped`]).
+/// What is accepted and what is counted: [`DatagramInbox`].
 #[derive(Debug)]
 pub struct DatagramSocket {
     session: Session,
@@ -41,9 +37,8 @@ impl DatagramSocket {
 
     sam_proto::__datagram_accessors!(Session);
 
-    /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2 bridges),
-    /// as one UDP packet to the bridge's UDP port (no acknowledgement: see
-    /// [`sam_proto::datagram`]).
+    /// Sends `payload` to `dest`, optionally with `(from_port, to_port)` (SAM 3.2), as one UDP
+    /// packet to the bridge. No acknowledgement: see [`sam_proto::datagram`].
     pub fn send_to(
         &self,
         dest: &Destination,
@@ -60,8 +55,7 @@ impl DatagramSocket {
         Ok(())
     }
 
-    /// Waits for the next datagram. Fails with [`Error::SessionClosed`] once the session is
-    /// closed.
+    /// Waits for the next datagram.
     pub fn recv_from(&self) -> Result<Received> {
         self.receive(None)
     }

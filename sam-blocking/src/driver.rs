@@ -3,8 +3,9 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use ErrorKind::{Interrupted, TimedOut, WouldBlock};
 
-use sam_proto::client::{block_on, drive, Transport};
+use sam_proto::client::{block_on, drive, Driven, Transport};
 use sam_proto::session::{Drive, Time};
 
 use crate::Result;
@@ -13,13 +14,8 @@ pub(crate) use sam_proto::client::{std_now as now, time_left as left};
 
 /// A socket timeout or an interrupted call: look at the clock again.
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    use ErrorKind::{Interrupted, TimedOut, WouldBlock};
     matches!(e.kind(), WouldBlock | TimedOut | Interrupted)
 }
-
-/// What [`run`] ends with: the socket, the bytes read past the protocol (the application's),
-/// the UDP socket it bound (a datagram session's) and the outcome.
-pub(crate) type Ran<T> = (TcpStream, Vec<u8>, Option<UdpSocket>, T);
 
 /// Runs `job` on a new socket to `address` (or on `socket`, whose timeouts stay the caller's)
 /// with sam-proto's one I/O loop. A socket of ours comes back without timeouts.
@@ -27,21 +23,20 @@ pub(crate) fn run<D: Drive>(
     address: &str,
     socket: Option<TcpStream>,
     job: D,
-) -> Result<Ran<D::Output>> {
+) -> Result<Driven<Tcp, D::Output>> {
     let socket = socket.map(|tcp| Tcp { tcp, ours: false });
     let done = block_on(drive(address, job, socket))?;
-    let tcp = done.socket.tcp;
     if done.socket.ours {
-        tcp.set_read_timeout(None)?;
-        tcp.set_write_timeout(None)?;
+        done.socket.tcp.set_read_timeout(None)?;
+        done.socket.tcp.set_write_timeout(None)?;
     }
-    Ok((tcp, done.leftover, done.udp, done.output))
+    Ok(done)
 }
 
 /// A std socket under the loop: each operation blocks with the time left as the socket's
 /// timeouts, so its future is ready when first polled.
-struct Tcp {
-    tcp: TcpStream,
+pub(crate) struct Tcp {
+    pub(crate) tcp: TcpStream,
     /// We opened it: its timeouts are ours to set.
     ours: bool,
 }
@@ -66,9 +61,7 @@ impl Tcp {
 /// an error).
 fn timed<T>(result: io::Result<T>, deadline: Option<Time>) -> io::Result<Option<T>> {
     match result {
-        Err(e) if e.kind() == ErrorKind::Interrupted || deadline.is_some() && is_timeout(&e) => {
-            Ok(None)
-        }
+        Err(e) if e.kind() == Interrupted || deadline.is_some() && is_timeout(&e) => Ok(None),
         result => result.map(Some),
     }
 }
@@ -80,8 +73,22 @@ impl Transport for Tcp {
         now()
     }
 
+    /// Each address `address` resolves to, in turn.
     async fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<Tcp>> {
-        Ok(connect(address, deadline)?.map(|tcp| Tcp { tcp, ours: true }))
+        let mut last = io::Error::new(ErrorKind::NotFound, "the address resolves to nothing");
+        for addr in address.to_socket_addrs()? {
+            let connected = match deadline.map(left) {
+                None => TcpStream::connect(addr),
+                Some(Some(left)) => TcpStream::connect_timeout(&addr, left),
+                Some(None) => return Ok(None),
+            };
+            match connected {
+                Ok(tcp) => return Ok(Some(Tcp { tcp, ours: true })),
+                Err(e) if e.kind() == ErrorKind::TimedOut && deadline.is_some() => return Ok(None),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     async fn write_all(&mut self, bytes: &[u8], deadline: Option<Time>) -> io::Result<Option<()>> {
@@ -115,23 +122,4 @@ impl Transport for Tcp {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.peer_addr()
     }
-}
-
-/// A TCP connection to `address` (each address it resolves to, in turn); `None` when
-/// `deadline` comes first.
-fn connect(address: &str, deadline: Option<Time>) -> io::Result<Option<TcpStream>> {
-    let mut last = io::Error::new(ErrorKind::NotFound, "the address resolves to nothing");
-    for addr in address.to_socket_addrs()? {
-        let connected = match deadline.map(left) {
-            None => TcpStream::connect(addr),
-            Some(Some(left)) => TcpStream::connect_timeout(&addr, left),
-            Some(None) => return Ok(None),
-        };
-        match connected {
-            Ok(socket) => return Ok(Some(socket)),
-            Err(e) if e.kind() == ErrorKind::TimedOut && deadline.is_some() => return Ok(None),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
 }

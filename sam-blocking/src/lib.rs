@@ -32,9 +32,8 @@ pub use stream::{Stream, StreamReadHalf, StreamWriteHalf};
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// A SAM bridge: where it is and how to talk to it. Cheap to clone.
-///
-/// Every call opens a socket of its own; only the configuration is shared.
+/// A SAM bridge: where it is and how to talk to it. Cheap to clone; every call opens a socket
+/// of its own.
 #[derive(Debug, Clone)]
 pub struct Sam {
     config: Arc<SamConfig>,
@@ -48,26 +47,23 @@ impl Sam {
         Session::create(self.config.clone(), options)
     }
 
-    /// A new destination with signature type `sig` (`DEST GENERATE`). Nothing is published;
-    /// use the keys in [`SessionOptions::keys`] to go online.
+    /// A new destination with signature type `sig` (`DEST GENERATE`); nothing is published.
     pub fn generate_destination(&self, sig: SigType) -> Result<PrivateKeys> {
         self.request(Operation::DestGenerate, DestGenerate::new(sig))
     }
 
-    /// Resolves `name` without a session, through the router's shared destination, which
-    /// may lack lease sets: [`Session::lookup`] is the reliable way.
+    /// Resolves `name` without a session ([`Session::lookup`] is more reliable).
     pub fn lookup(&self, name: &str) -> Result<Destination> {
         self.request(Operation::Lookup, NamingLookup::new(name.to_owned()))
     }
 
-    /// Checks that the bridge answers `PING` (see [`sam_proto::client::ping_command`]: a SAM
-    /// 3.1 bridge gives [`Error::NeedsVersion`], one that ignores it [`Error::Timeout`]).
+    /// Checks that the bridge answers `PING` (SAM 3.2): [`sam_proto::client::ping_command`].
     pub fn ping(&self) -> Result<()> {
         self.request(Operation::Ping, sam_proto::client::ping_command())
     }
 
     fn request<R: Request>(&self, operation: Operation, request: R) -> Result<R::Output> {
         let call = Call::new(&self.config, operation, request, driver::now())?;
-        driver::run(&self.config.address, None, call).map(|(.., output)| output)
+        Ok(driver::run(&self.config.address, None, call)?.output)
     }
 }

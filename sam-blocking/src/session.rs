@@ -33,10 +33,10 @@ sam_proto::__session_debug!(Session);
 impl Session {
     pub(crate) fn create(config: Arc<SamConfig>, options: SessionOptions) -> Result<Session> {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
-        let (socket, buf, udp, created) = run(&config.address, None, setup)?;
-        let info = Arc::new(created.clone());
-        let control = Arc::new(Control::spawn(config, created, socket, buf)?);
-        let udp = udp.map(Arc::new);
+        let done = run(&config.address, None, setup)?;
+        let (info, udp) = (Arc::new(done.output.clone()), done.udp.map(Arc::new));
+        let control = Control::spawn(config, done.output, done.socket.tcp, done.leftover)?;
+        let control = Arc::new(control);
         Ok(Session { control, info, udp })
     }
 
@@ -52,9 +52,7 @@ impl Session {
         self.control.is_closed()
     }
 
-    /// Ends the session on the bridge, and with it its sub-sessions and streams (`QUIT` on
-    /// SAM 3.2+: see [`sam_proto::session::SessionCore::close`]); returns once the control
-    /// socket is closed. Data written to its streams and not yet delivered may be lost.
+    /// Ends the session, its sub-sessions and streams (`QUIT` on 3.2+); returns once it is.
     pub fn close(&self) {
         self.control.close();
     }
@@ -68,13 +66,12 @@ impl Session {
             return Err(Error::SessionClosed);
         }
         let ran = run(&self.control.config.address, None, call?);
-        let (socket, buf, _, output) = ran.map_err(|e| e.or_closed(self.is_closed()))?;
-        let stream = Stream::new(socket, buf, Some(self.clone()));
-        Ok((stream, output))
+        let done = ran.map_err(|e| e.or_closed(self.is_closed()))?;
+        let stream = Stream::new(done.socket.tcp, done.leftover, Some(self.clone()));
+        Ok((stream, done.output))
     }
 
-    /// Opens a stream to `dest`: a base64 destination, a `.b32.i2p` address or a host name
-    /// (passed as-is to the bridge).
+    /// Opens a stream to `dest` (base64, `.b32.i2p` or a host name).
     pub fn connect(&self, dest: &str) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default())
     }
@@ -85,9 +82,7 @@ impl Session {
         Ok(self.stream(call)?.0)
     }
 
-    /// Waits (without a timeout) for someone to open a stream to this session.
-    ///
-    /// Each call uses its own socket; several threads may wait at once.
+    /// The next stream someone opens to this session (no timeout; threads may wait at once).
     pub fn accept(&self) -> Result<Incoming> {
         self.accept_within(None)
     }
@@ -104,39 +99,34 @@ impl Session {
         Ok(Incoming::new(stream, accepted))
     }
 
-    /// The incoming streams, one [`Session::accept`] after another, as an iterator. It ends
-    /// after yielding [`Error::SessionClosed`].
+    /// The incoming streams, one [`Session::accept`] after another, as an iterator.
     pub fn incoming(&self) -> IncomingStreams {
         let session = self.clone();
         IncomingStreams::new(move || session.accept())
     }
 
-    /// Asks the bridge to connect to `local` for every incoming stream (read the peer with
-    /// [`read_forwarded`]). Forwarding lasts as long as the returned [`Forward`].
+    /// Has the bridge connect to `local` for every incoming stream while the [`Forward`] lives.
     pub fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let (ip, port) = (local.ip().to_string(), local.port());
-        let (stream, ()) = self.stream(self.info.forward(self.config(), ip, port, now()))?;
+        let (stream, ()) = self.stream(self.info.forward(self.config(), local, now()))?;
         Ok(Forward::new(stream, local))
     }
 
-    /// Resolves `name` (a host name, a `.b32.i2p` address, a base64 destination or `ME`)
-    /// through the session's own control socket.
+    /// Resolves `name` on the session's control socket (also `ME`).
     pub fn lookup(&self, name: &str) -> Result<Destination> {
         let found = self.control.run(SessionInfo::lookup(name))?;
         Ok(found.into_destination()?)
     }
 
-    /// Adds a sub-session to a [`Style::Primary`](crate::Style::Primary) session and returns a handle for it. The
-    /// handle shares the primary's control socket: closing it closes the primary.
+    /// Adds a sub-session to a [`Style::Primary`](crate::Style::Primary) session; it shares the
+    /// control socket.
     pub fn add(&self, options: SubsessionOptions) -> Result<Session> {
         let created = &self.control.created;
         created.check_add(&options)?;
         // The bridge forwards to the address of our end of the control socket.
-        let ip = self.control.local.ip();
-        let udp = options.style.uses_udp();
-        let udp = udp.then(|| UdpSocket::bind((ip, 0))).transpose()?;
+        let bind = || UdpSocket::bind((self.control.local.ip(), 0));
+        let udp = options.style.uses_udp().then(bind).transpose()?;
         let at = udp.as_ref().map(UdpSocket::local_addr).transpose()?;
-        let (command, info) = created.add(&options, at.map(|a| (a.ip().to_string(), a.port())))?;
+        let (command, info) = created.add(&options, at)?;
         self.control.run(command)?;
         let (control, info, udp) = (self.control.clone(), Arc::new(info), udp.map(Arc::new));
         Ok(Session { control, info, udp })
@@ -147,9 +137,7 @@ impl Session {
         self.control.run(SessionInfo::remove(id)?).map(|_| ())
     }
 
-    /// A socket to send and receive this DATAGRAM or RAW session's datagrams. The bridge
-    /// forwards to a UDP socket bound when the session was created; sending goes to the
-    /// bridge's UDP port ([`SamConfig::udp_address`]).
+    /// A socket for this DATAGRAM or RAW session's datagrams.
     pub fn datagram_socket(&self) -> Result<DatagramSocket> {
         if self.is_closed() {
             return Err(Error::SessionClosed);
@@ -177,12 +165,10 @@ pub type IncomingStreams = sam_proto::client::AcceptIter<Incoming>;
 /// An active `STREAM FORWARD` (from [`Session::forward`]); it keeps its session alive.
 pub type Forward = sam_proto::client::Forward<Stream>;
 
-/// Reads the peer line a bridge writes first on a forwarded connection (accepted from the
-/// listener given to [`Session::forward`]); the rest of the connection is the stream.
-///
-/// No timeout of its own: set one on `tcp` (`set_read_timeout`) if the connection may stall;
-/// it stays set on the returned stream.
+/// Reads the peer line a bridge writes first on a connection it forwarded (see
+/// [`Session::forward`]). No timeout of its own: one set on `tcp` applies, and stays set.
 pub fn read_forwarded(tcp: TcpStream) -> Result<Incoming> {
-    let (socket, buf, _, accepted) = run("", Some(tcp), SessionInfo::forwarded())?;
-    Ok(Incoming::new(Stream::from_parts(socket, buf), accepted))
+    let done = run("", Some(tcp), SessionInfo::forwarded())?;
+    let stream = Stream::from_parts(done.socket.tcp, done.leftover);
+    Ok(Incoming::new(stream, done.output))
 }

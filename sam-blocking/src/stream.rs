@@ -11,11 +11,9 @@ use crate::Session;
 
 /// An I2P stream (from [`Session::connect`], [`Session::accept`] or a forwarded connection).
 ///
-/// It is the std [`TcpStream`] to the bridge plus the application bytes that were read
-/// together with the end of the SAM handshake: reads return those first, then read the
-/// socket; writes go straight to the socket. It comes with no socket timeouts set (set them
-/// on [`Stream::get_ref`]). Dropping the stream closes it; one from `connect` or `accept`
-/// holds its [`Session`] open until then (the bridge ends a session's streams with it).
+/// The std [`TcpStream`] to the bridge plus the application bytes read with the end of the
+/// SAM handshake, which reads return first. It comes without socket timeouts (set them on
+/// [`Stream::get_ref`]). One from `connect` or `accept` keeps its [`Session`] alive.
 pub struct Stream<S = TcpStream> {
     socket: S,
     leftover: Leftover,

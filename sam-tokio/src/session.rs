@@ -136,8 +136,7 @@ impl Session {
 
     /// Has the bridge connect to `local` for every incoming stream while the [`Forward`] lives.
     pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let (host, port) = (local.ip().to_string(), local.port());
-        let call = self.info.forward(self.config(), host, port, now())?;
+        let call = self.info.forward(self.config(), local, now())?;
         Ok(Forward::new(self.stream(call).await?.0, local))
     }
 
@@ -157,8 +156,7 @@ impl Session {
             false => None,
         };
         let at = udp.as_ref().map(UdpSocket::local_addr).transpose()?;
-        let forward = at.map(|at| (at.ip().to_string(), at.port()));
-        let (command, info) = self.shared.primary.add(&options, forward)?;
+        let (command, info) = self.shared.primary.add(&options, at)?;
         self.command(command).await?;
         let (shared, info, udp) = (self.shared.clone(), Arc::new(info), udp.map(Arc::new));
         Ok(Session { shared, info, udp })

@@ -1,7 +1,7 @@
 //! What a created session is, and the commands it turns requests into.
 
 use alloc::borrow::ToOwned;
-use alloc::string::String;
+use alloc::string::ToString;
 
 use super::{Call, Failure, Operation, Time};
 use crate::client::{
@@ -120,11 +120,10 @@ impl SessionInfo {
     pub fn forward(
         &self,
         config: &SamConfig,
-        host: String,
-        port: u16,
+        local: core::net::SocketAddr,
         now: Time,
     ) -> Result<Call<StreamForward<'static>>, Failure> {
-        let command = forward_command(self.id.clone(), host, port);
+        let command = forward_command(self.id.clone(), local.ip().to_string(), local.port());
         Call::new(config, Operation::StreamForward, command, now)
     }
 
@@ -145,9 +144,10 @@ impl SessionInfo {
     pub fn add(
         &self,
         options: &SubsessionOptions,
-        udp_forward: Option<(String, u16)>,
+        udp_forward: Option<core::net::SocketAddr>,
     ) -> Result<(ControlCommand<'static>, SessionInfo), Failure> {
         self.check_add(options)?;
+        let udp_forward = udp_forward.map(|at| (at.ip().to_string(), at.port()));
         let command = options
             .add_command(udp_forward)
             .map_err(|e| Failure::protocol(Operation::SessionAdd.name(), e))?;
