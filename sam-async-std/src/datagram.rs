@@ -15,6 +15,7 @@ use crate::{Error, Result, Session};
 /// socket (from the bridge's UDP address only), and what it delivers on the control socket,
 /// skipping and counting the rest. Both are cancel safe. The socket keeps its session open.
 #[derive(Debug)]
+#[must_use = "the session's datagrams are read through its DatagramSocket"]
 pub struct DatagramSocket {
     session: Session,
     udp: UdpSocket,

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_net::{TcpStream, UdpSocket};
+use sam_proto::client::Target;
 use sam_proto::client::{random_seed, Accepts, ConnectOptions, SessionOptions};
 use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
@@ -40,6 +41,7 @@ pub(crate) struct Shared {
 /// **Cancel safety**: any future may be dropped at any await; the session stays usable (a
 /// stream operation's socket is closed; a control command's answer is thrown away).
 #[derive(Clone)]
+#[must_use = "a session ends when its last handle is dropped"]
 pub struct Session {
     pub(crate) shared: Arc<Shared>,
     pub(crate) info: Arc<SessionInfo>,
@@ -113,13 +115,15 @@ impl Session {
 
     /// Opens a stream to `dest` (base64 destination, `.b32.i2p` address or host name, sent
     /// as given).
-    pub async fn connect(&self, dest: &str) -> Result<Stream> {
+    pub async fn connect(&self, dest: impl Target) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default()).await
     }
 
     /// [`connect`](Self::connect) with source/destination ports or `SILENT`.
-    pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
-        let call = self.info.connect(self.config(), dest, options, now())?;
+    pub async fn connect_with(&self, dest: impl Target, options: ConnectOptions) -> Result<Stream> {
+        let call = self
+            .info
+            .connect(self.config(), &dest.target(), options, now())?;
         Ok(self.stream(call).await?.0)
     }
 

@@ -17,10 +17,12 @@ use crate::Session;
 /// with the end of the SAM handshake, which reads return first. Dropping it closes it. A
 /// stream from `connect` or `accept` keeps its [`Session`] open (after
 /// [`into_split`](Self::into_split), its read half does).
+#[must_use = "dropping a Stream closes it"]
 pub struct Stream<S = TcpStream> {
     socket: S,
     leftover: Leftover,
     session: Option<Session>,
+    peer: Option<sam_proto::client::Peer>,
 }
 
 /// The read half of a [`Stream`] (from [`Stream::into_split`]): the leftover bytes, then the

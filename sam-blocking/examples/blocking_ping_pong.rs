@@ -231,7 +231,7 @@ fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
             );
             let started = Instant::now();
             let stream = connector
-                .connect(&acceptor.destination().to_base64())
+                .connect(acceptor.destination())
                 .map_err(|e| format!("connecting by base64 destination: {}", one_line(&e)))?;
             println!(
                 "connector: connected by base64 destination in {:.1?}",

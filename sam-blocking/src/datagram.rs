@@ -18,6 +18,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// [`Session::datagram_socket`]); it keeps its session alive and can be shared by threads.
 /// What is accepted and what is counted: [`DatagramInbox`].
 #[derive(Debug)]
+#[must_use = "the session's datagrams are read through its DatagramSocket"]
 pub struct DatagramSocket {
     session: Session,
     udp: Arc<UdpSocket>,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sam_proto::client::SubsessionOptions;
+use sam_proto::client::Target;
 use sam_proto::client::{random_seed, udp_bridge, ConnectOptions, SessionOptions};
 use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
@@ -21,6 +22,7 @@ pub type Incoming = sam_proto::client::Incoming<Stream>;
 /// cheap to clone. What each method means, lifetimes and timeouts:
 /// [the adapters' API](sam_proto::client#the-adapters-api).
 #[derive(Clone)]
+#[must_use = "a session ends when its last handle is dropped"]
 pub struct Session {
     control: Arc<Control>,
     info: Arc<SessionInfo>,
@@ -72,13 +74,15 @@ impl Session {
     }
 
     /// Opens a stream to `dest` (base64, `.b32.i2p` or a host name).
-    pub fn connect(&self, dest: &str) -> Result<Stream> {
+    pub fn connect(&self, dest: impl Target) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default())
     }
 
     /// [`Session::connect`] with ports or `SILENT`.
-    pub fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
-        let call = self.info.connect(self.config(), dest, options, now());
+    pub fn connect_with(&self, dest: impl Target, options: ConnectOptions) -> Result<Stream> {
+        let call = self
+            .info
+            .connect(self.config(), &dest.target(), options, now());
         Ok(self.stream(call)?.0)
     }
 

@@ -14,38 +14,34 @@ use crate::Session;
 /// The std [`TcpStream`] to the bridge plus the application bytes read with the end of the
 /// SAM handshake, which reads return first. It comes without socket timeouts (set them on
 /// [`Stream::get_ref`]). One from `connect` or `accept` keeps its [`Session`] alive.
+#[must_use = "dropping a Stream closes it"]
 pub struct Stream<S = TcpStream> {
     socket: S,
     leftover: Leftover,
     session: Option<Session>,
+    peer: Option<sam_proto::client::Peer>,
 }
 
-/// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
-/// the socket. It holds the session open.
+/// The read half of a [`Stream`] ([`Stream::into_split`]): leftover bytes first; keeps the session.
 pub type StreamReadHalf = Stream<Arc<TcpStream>>;
 
 impl Stream {
     sam_proto::__stream_parts!(TcpStream, Session);
 
-    /// Another handle to the same socket ([`TcpStream::try_clone`]), for writing from another
-    /// thread or shutting down. The [`buffered`](Stream::buffered) bytes stay with `self`:
-    /// the clone reads the socket only.
+    /// Another handle to the same socket ([`TcpStream::try_clone`]), e.g. to write from another
+    /// thread; the [`buffered`](Stream::buffered) bytes stay with `self`.
     pub fn try_clone(&self) -> io::Result<Stream> {
-        let session = self.session.clone();
-        Ok(Stream::new(self.socket.try_clone()?, Vec::new(), session))
+        let mut clone = Stream::new(self.socket.try_clone()?, Vec::new(), self.session.clone());
+        clone.peer = self.peer.clone();
+        Ok(clone)
     }
 
     /// Splits the stream into owned halves; the read half returns the leftover bytes first.
     pub fn into_split(self) -> (StreamReadHalf, StreamWriteHalf) {
-        let socket = Arc::new(self.socket);
-        let write = StreamWriteHalf(socket.clone());
-        let (leftover, session) = (self.leftover, self.session);
-        let read = Stream {
-            socket,
-            leftover,
-            session,
-        };
-        (read, write)
+        self.split_with(|socket| {
+            let socket = Arc::new(socket);
+            (socket.clone(), StreamWriteHalf(socket))
+        })
     }
 }
 
@@ -74,8 +70,7 @@ impl Write for Stream {
     }
 }
 
-/// The write half of a [`Stream`] (from [`Stream::into_split`]). Dropping it shuts down the
-/// writing direction of the socket (the peer reads the end of the stream), as tokio's does.
+/// The write half of a [`Stream`]; dropping it shuts down the socket's sending direction.
 #[derive(Debug)]
 pub struct StreamWriteHalf(Arc<TcpStream>);
 

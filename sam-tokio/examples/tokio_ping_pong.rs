@@ -207,7 +207,7 @@ async fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), Str
             );
             let started = Instant::now();
             let stream = connector
-                .connect(&acceptor.destination().to_base64())
+                .connect(acceptor.destination())
                 .await
                 .map_err(|e| format!("connecting by base64 destination: {}", one_line(&e)))?;
             println!(

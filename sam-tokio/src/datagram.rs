@@ -22,6 +22,7 @@ const MAX_PACKET: usize = 64 * 1024;
 /// ([`DatagramSocket::foreign`] counts the others), and what it delivers on the control
 /// socket. Datagrams that do not parse are skipped and counted ([`DatagramSocket::skipped`]).
 #[derive(Debug)]
+#[must_use = "the session's datagrams are read through its DatagramSocket"]
 pub struct DatagramSocket {
     session: Session,
     udp: Arc<UdpSocket>,

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use sam_proto::client::Target;
 use sam_proto::client::{default_udp_bridge, random_seed, Accepts};
 use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Request;
@@ -39,6 +40,7 @@ struct Shared {
 /// A SAM session: a destination on the bridge with its control socket. What each method
 /// means, lifetimes and cancel safety: [the adapters' API](sam_proto::client#the-adapters-api).
 #[derive(Clone)]
+#[must_use = "a session ends when its last handle is dropped"]
 pub struct Session {
     shared: Arc<Shared>,
     /// This (sub-)session, and where the bridge forwards its datagrams.
@@ -108,13 +110,15 @@ impl Session {
     }
 
     /// Opens a stream to `dest` (base64, `.b32.i2p` or a host name).
-    pub async fn connect(&self, dest: &str) -> Result<Stream> {
+    pub async fn connect(&self, dest: impl Target) -> Result<Stream> {
         self.connect_with(dest, ConnectOptions::default()).await
     }
 
     /// [`Session::connect`] with ports or `SILENT`.
-    pub async fn connect_with(&self, dest: &str, options: ConnectOptions) -> Result<Stream> {
-        let call = self.info.connect(self.config(), dest, options, now())?;
+    pub async fn connect_with(&self, dest: impl Target, options: ConnectOptions) -> Result<Stream> {
+        let call = self
+            .info
+            .connect(self.config(), &dest.target(), options, now())?;
         Ok(self.stream(call).await?.0)
     }
 

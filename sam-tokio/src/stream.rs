@@ -20,10 +20,12 @@ use crate::Session;
 /// A stream from `connect` or `accept` keeps its [`Session`] alive (the bridge ends a
 /// session's streams when its control socket closes): the session closes only when its last
 /// handle, stream included, is dropped, or when [`Session::close`] is called.
+#[must_use = "dropping a Stream closes it"]
 pub struct Stream<S = TcpStream> {
     socket: S,
     leftover: Leftover,
     session: Option<Session>,
+    peer: Option<sam_proto::client::Peer>,
 }
 
 /// The read half of a [`Stream`] (from [`Stream::into_split`]): leftover bytes first, then
@@ -36,14 +38,7 @@ impl Stream {
     /// Splits the stream into owned halves; the read half returns the leftover bytes first
     /// and keeps the session alive.
     pub fn into_split(self) -> (StreamReadHalf, OwnedWriteHalf) {
-        let (read, write) = self.socket.into_split();
-        let (leftover, session) = (self.leftover, self.session);
-        let read = Stream {
-            socket: read,
-            leftover,
-            session,
-        };
-        (read, write)
+        self.split_with(TcpStream::into_split)
     }
 }
 

@@ -148,10 +148,12 @@ macro_rules! __stream_parts {
             session: Option<$session>,
         ) -> Self {
             let leftover = $crate::client::Leftover::new(leftover);
+            let peer = None;
             Self {
                 socket,
                 leftover,
                 session,
+                peer,
             }
         }
 
@@ -179,6 +181,37 @@ macro_rules! __stream_common {
             pub fn buffered(&self) -> &[u8] {
                 self.leftover.unread()
             }
+
+            /// Who opened the stream, for one accepted or forwarded (`None` for one we
+            /// connected, or when the bridge did not say, as with `SILENT`).
+            pub fn peer(&self) -> Option<&$crate::client::Peer> {
+                self.peer.as_ref()
+            }
+
+            /// The same stream over a part of its socket (`split` gives it and the other part):
+            /// the leftover bytes, the session and the peer go with it.
+            pub(crate) fn split_with<T, W>(
+                self,
+                split: impl FnOnce(S) -> (T, W),
+            ) -> ($stream<T>, W) {
+                let (socket, other) = split(self.socket);
+                let (leftover, session, peer) = (self.leftover, self.session, self.peer);
+                (
+                    $stream {
+                        socket,
+                        leftover,
+                        session,
+                        peer,
+                    },
+                    other,
+                )
+            }
+        }
+
+        impl<S> $crate::client::AcceptedStream for $stream<S> {
+            fn set_peer(&mut self, peer: $crate::client::Peer) {
+                self.peer = Some(peer);
+            }
         }
 
         impl<S: ::core::fmt::Debug> ::core::fmt::Debug for $stream<S> {
@@ -187,6 +220,10 @@ macro_rules! __stream_common {
                     .field("socket", &self.socket)
                     .field("buffered", &self.leftover.unread().len())
                     .field("session", &self.session.as_ref().map(|s| s.id()))
+                    .field(
+                        "peer",
+                        &self.peer.as_ref().map(|p| p.destination.b32_address()),
+                    )
                     .finish()
             }
         }

@@ -26,6 +26,7 @@ pub const ENV_UDP_ADDR: &str = "SAM_UDP_ADDR";
 /// assert_eq!(config.udp_address, None); // = same host, TCP port - 1
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SamConfig {
     /// The bridge's TCP address (`host:port`), default `127.0.0.1:7656`.
     ///

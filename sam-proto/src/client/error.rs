@@ -74,11 +74,12 @@ impl ClientError {
         }
     }
 
-    /// Converts a protocol-layer error that happened during `operation`.
+    /// Converts a protocol-layer error that happened during `operation` (for the adapters).
     ///
     /// A refusal keeps the bridge's code and message, a value the encoder refused becomes
     /// [`ClientError::InvalidInput`], everything else (malformed bridge input, early EOF) is
     /// [`ClientError::Protocol`].
+    #[doc(hidden)]
     pub fn proto(operation: &'static str, e: crate::Error) -> ClientError {
         match e {
             crate::Error::Refused {
@@ -103,6 +104,7 @@ impl ClientError {
 
     /// `true` when a `SESSION CREATE` sent with style `sent` failed in a way that calls for a
     /// retry with `MASTER` (see [`super::retry_primary_as_master`]).
+    #[doc(hidden)]
     pub fn is_primary_refusal(&self, sent: &crate::types::SessionStyle) -> bool {
         match self {
             ClientError::Refused { result, .. } => {
@@ -114,6 +116,7 @@ impl ClientError {
 
     /// A failure of a session's stream operation: [`ClientError::SessionClosed`] when the
     /// session has closed meanwhile (which is what ended the operation), else `self`.
+    #[doc(hidden)]
     pub fn or_closed(self, session_closed: bool) -> ClientError {
         if session_closed {
             ClientError::SessionClosed
@@ -123,6 +126,7 @@ impl ClientError {
     }
 
     /// The error for a TCP connect to `address` that failed with `source`.
+    #[doc(hidden)]
     pub fn unreachable(address: &str, source: io::Error) -> ClientError {
         ClientError::Unreachable {
             address: String::from(address),
@@ -138,8 +142,8 @@ impl fmt::Display for ClientError {
                 f,
                 "no SAM bridge answers at {address}: is i2pd running, or SAM enabled in the Java router console?"
             ),
-            ClientError::Io(e) => write!(f, "I/O error on a SAM socket: {e}"),
-            ClientError::Protocol(e) => write!(f, "SAM protocol error: {e}"),
+            ClientError::Io(_) => f.write_str("I/O error on a SAM socket"),
+            ClientError::Protocol(_) => f.write_str("SAM protocol error"),
             ClientError::Refused {
                 operation,
                 result,
@@ -155,7 +159,7 @@ impl fmt::Display for ClientError {
                 write!(f, "{operation} timed out after {after:?}")
             }
             ClientError::SessionClosed => f.write_str("the SAM session is closed"),
-            ClientError::Key(e) => write!(f, "invalid I2P key material: {e}"),
+            ClientError::Key(_) => f.write_str("invalid I2P key material"),
             ClientError::InvalidInput(e) => write!(f, "invalid input: {e}"),
             ClientError::NeedsVersion {
                 operation,
@@ -171,10 +175,13 @@ impl fmt::Display for ClientError {
 
 impl error::Error for ClientError {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
-        // Io, Protocol and Key already print their cause in the message; returning it as the
-        // source too would show it twice in an error chain.
+        // The cause is the source, not part of the message, so an error-chain printer shows
+        // it once (`{e}` alone reads "I/O error on a SAM socket"; `{e:#}`-style printers and
+        // `source()` walkers reach the `io::Error` or the protocol error).
         match self {
-            ClientError::Unreachable { source, .. } => Some(source),
+            ClientError::Unreachable { source, .. } | ClientError::Io(source) => Some(source),
+            ClientError::Protocol(e) => Some(e),
+            ClientError::Key(e) => Some(e),
             _ => None,
         }
     }
@@ -213,5 +220,46 @@ impl From<crate::session::Failure> for ClientError {
             Failure::SessionClosed => ClientError::SessionClosed,
             Failure::InvalidInput(why) => ClientError::InvalidInput(why),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::io;
+    use std::string::ToString;
+
+    use super::ClientError;
+
+    #[test]
+    fn source_chains_reach_the_io_error_and_the_protocol_error() {
+        let io = ClientError::Io(io::Error::new(io::ErrorKind::BrokenPipe, "pipe"));
+        let cause = io.source().and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(cause.map(io::Error::kind), Some(io::ErrorKind::BrokenPipe));
+        // The message names the failure and leaves the cause to the chain (said once).
+        assert_eq!(io.to_string(), "I/O error on a SAM socket");
+
+        let unreachable =
+            ClientError::unreachable("127.0.0.1:1", io::ErrorKind::ConnectionRefused.into());
+        let cause = unreachable
+            .source()
+            .and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(
+            cause.map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionRefused)
+        );
+
+        let protocol = ClientError::Protocol(crate::Error::NotUtf8);
+        let cause = protocol
+            .source()
+            .and_then(|e| e.downcast_ref::<crate::Error>());
+        assert!(matches!(cause, Some(crate::Error::NotUtf8)), "{cause:?}");
+
+        let key = ClientError::Key(crate::keys::KeyError::InvalidBase64);
+        assert!(key
+            .source()
+            .and_then(|e| e.downcast_ref::<crate::keys::KeyError>())
+            .is_some());
+        assert!(ClientError::SessionClosed.source().is_none());
     }
 }

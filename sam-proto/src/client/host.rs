@@ -10,6 +10,7 @@ use super::{ClientError, ClientResult, Received, SamConfig, ENV_ADDR, ENV_UDP_AD
 
 /// Fresh entropy for [`SessionId::random`](crate::SessionId::random): std's randomly keyed SipHash (seeded by the OS)
 /// over a counter, the time and the process ID, so other bridge clients cannot guess IDs.
+#[doc(hidden)]
 pub fn random_seed() -> u64 {
     use core::hash::{BuildHasher, Hasher};
     use core::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,7 @@ pub fn random_seed() -> u64 {
 /// `NeedsVersion` (i2pd 2.45 would close the socket). Bridges that ignore `PING` (emissary 0.4)
 /// end in a `Timeout` after `connect_timeout`. A socket of its own, because i2pd 2.59 closes the
 /// socket after its `PONG`.
+#[doc(hidden)]
 pub fn ping_command() -> crate::command::Ping<'static> {
     crate::command::Ping {
         text: Some(alloc::borrow::Cow::Owned(alloc::format!(
@@ -44,6 +46,7 @@ pub fn ping_command() -> crate::command::Ping<'static> {
 
 /// Where to send datagrams when [`SamConfig::udp_address`] is not set: the host the control
 /// connection went to, TCP port − 1 (7655 for 7656, as both routers do by default).
+#[doc(hidden)]
 pub fn default_udp_bridge(tcp_peer: std::net::SocketAddr) -> ClientResult<std::net::SocketAddr> {
     let port = tcp_peer.port().checked_sub(1).ok_or_else(|| {
         ClientError::InvalidInput(String::from("no SAM UDP port below TCP port 0"))
@@ -84,6 +87,7 @@ pub fn forwarded_by_bridge(from: std::net::SocketAddr, bridge: std::net::SocketA
 /// A stream someone opened to a session, and who opened it. Each adapter names it `Incoming`
 /// with its own stream type.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Incoming<S> {
     /// The stream.
     pub stream: S,
@@ -95,15 +99,80 @@ pub struct Incoming<S> {
     pub to_port: Option<u16>,
 }
 
-impl<S> Incoming<S> {
-    /// `stream`, accepted from the peer the bridge named.
-    pub fn new(stream: S, accepted: crate::exchange::Accepted) -> Incoming<S> {
+impl<S: AcceptedStream> Incoming<S> {
+    /// `stream`, accepted from the peer the bridge named (which the stream keeps too).
+    #[doc(hidden)]
+    pub fn new(mut stream: S, accepted: crate::exchange::Accepted) -> Incoming<S> {
+        if let Some(destination) = accepted.peer.clone() {
+            let (from_port, to_port) = (accepted.from_port, accepted.to_port);
+            stream.set_peer(Peer {
+                destination,
+                from_port,
+                to_port,
+            });
+        }
         Incoming {
             stream,
             peer: accepted.peer,
             from_port: accepted.from_port,
             to_port: accepted.to_port,
         }
+    }
+}
+
+/// Who opened an accepted stream, as the bridge said (the adapters' `Stream::peer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Peer {
+    /// The peer's destination.
+    pub destination: crate::keys::Destination,
+    /// The peer's port (SAM 3.2 bridges that send it).
+    pub from_port: Option<u16>,
+    /// Our port the peer connected to (SAM 3.2 bridges that send it).
+    pub to_port: Option<u16>,
+}
+
+/// An adapter's stream, which keeps the peer it was accepted from.
+#[doc(hidden)]
+pub trait AcceptedStream {
+    /// The stream was accepted from `peer`.
+    fn set_peer(&mut self, peer: Peer);
+}
+
+/// What a stream connects to: a host name or `.b32.i2p` address (`&str`, `&String`), or a
+/// destination ([`&Destination`](crate::keys::Destination), [`&B32Address`](crate::keys::B32Address)).
+pub trait Target {
+    /// The text `STREAM CONNECT` sends: the name as given, or the destination in base64.
+    fn target(&self) -> alloc::borrow::Cow<'_, str>;
+}
+
+impl Target for &str {
+    fn target(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl Target for &String {
+    fn target(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::borrow::Cow::Borrowed(self.as_str())
+    }
+}
+
+impl Target for String {
+    fn target(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::borrow::Cow::Borrowed(self.as_str())
+    }
+}
+
+impl Target for &crate::keys::Destination {
+    fn target(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::borrow::Cow::Owned(self.to_base64())
+    }
+}
+
+impl Target for &crate::keys::B32Address {
+    fn target(&self) -> alloc::borrow::Cow<'_, str> {
+        alloc::borrow::Cow::Owned(alloc::string::ToString::to_string(*self))
     }
 }
 
@@ -232,12 +301,14 @@ impl DatagramInbox {
 }
 
 /// A boxed, `Send` future of a [`ClientResult`].
+#[doc(hidden)]
 pub type BoxFuture<T> =
     core::pin::Pin<Box<dyn core::future::Future<Output = ClientResult<T>> + Send>>;
 
 /// A session's incoming streams, one accept after another, as a [`futures_core::Stream`]
 /// (the async adapters' `IncomingStreams`). It ends after yielding
 /// [`ClientError::SessionClosed`]; dropping it cancels the pending accept.
+#[must_use = "an IncomingStreams does nothing unless polled"]
 pub struct Accepts<T> {
     accept: Box<dyn FnMut() -> BoxFuture<T> + Send>,
     pending: Option<BoxFuture<T>>,
@@ -246,6 +317,7 @@ pub struct Accepts<T> {
 
 impl<T> Accepts<T> {
     /// The stream of what `accept` yields, called again after each item.
+    #[doc(hidden)]
     pub fn new(accept: impl FnMut() -> BoxFuture<T> + Send + 'static) -> Accepts<T> {
         Accepts {
             accept: Box::new(accept),
@@ -292,6 +364,7 @@ fn ends_incoming<T>(accepted: &ClientResult<T>) -> bool {
 
 /// A session's incoming streams, one accept after another, as an [`Iterator`] (sam-blocking's
 /// `IncomingStreams`). It ends after yielding [`ClientError::SessionClosed`].
+#[must_use = "an IncomingStreams accepts nothing unless iterated"]
 pub struct AcceptIter<T> {
     accept: Box<dyn FnMut() -> ClientResult<T> + Send + Sync>,
     done: bool,
@@ -299,6 +372,7 @@ pub struct AcceptIter<T> {
 
 impl<T> AcceptIter<T> {
     /// The iterator of what `accept` returns, called again for each item.
+    #[doc(hidden)]
     pub fn new(accept: impl FnMut() -> ClientResult<T> + Send + Sync + 'static) -> AcceptIter<T> {
         let accept = Box::new(accept);
         AcceptIter {
@@ -332,6 +406,7 @@ impl<T> Iterator for AcceptIter<T> {
 
 /// Where a session's datagrams go: [`SamConfig::udp_address`] when set (resolved by the
 /// system's resolver), else [`default_udp_bridge`] of the control socket's peer.
+#[doc(hidden)]
 pub fn udp_bridge(
     config: &SamConfig,
     control_peer: std::net::SocketAddr,
@@ -351,7 +426,30 @@ pub fn udp_bridge(
 /// An active `STREAM FORWARD` (the adapters' `Forward`): the bridge connects to
 /// [`local_addr`](Forward::local_addr) for every incoming stream while it lives. It holds the
 /// forwarding socket (which keeps its session alive); dropping it stops forwarding.
+///
+/// It is `#[must_use]`: `session.forward(addr).await?;` would stop forwarding at once, and
+/// the compiler says so. A forward that is kept compiles without a warning:
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// # fn forward() -> sam_proto::client::Forward<()> {
+/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse().unwrap())
+/// # }
+/// let forward = forward();
+/// assert_eq!(forward.local_addr().port(), 8080);
+/// ```
+///
+/// and one dropped at once does not compile under `deny(unused_must_use)`:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # fn forward() -> sam_proto::client::Forward<()> {
+/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse().unwrap())
+/// # }
+/// forward(); // error: unused `Forward` that must be used
+/// ```
 #[derive(Debug)]
+#[must_use = "forwarding stops when the Forward is dropped"]
 pub struct Forward<S> {
     _socket: S,
     local: std::net::SocketAddr,
@@ -359,6 +457,7 @@ pub struct Forward<S> {
 
 impl<S> Forward<S> {
     /// Forwarding to `local`, held open by `socket`.
+    #[doc(hidden)]
     pub fn new(socket: S, local: std::net::SocketAddr) -> Forward<S> {
         Forward {
             _socket: socket,

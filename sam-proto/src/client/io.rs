@@ -1,3 +1,5 @@
+//! Hidden from the docs: the adapters' plumbing, not a stable API.
+//!
 //! The I/O loop of the machines that have a socket of their own ([`Drive`]: a
 //! [`Call`](crate::session::Call) or a [`SessionSetup`](crate::session::SessionSetup)), written
 //! once for every adapter over [`Transport`]: the few socket operations a runtime provides,
@@ -24,6 +26,7 @@ use crate::session::{CallStep, CommandId, Drive, SessionCore, SessionEvent, Time
 
 /// The socket operations the loop needs from a runtime. Each returns `Ok(None)` when its
 /// `deadline` (on the core's clock, [`Transport::now`]) comes first.
+#[doc(hidden)]
 pub trait Transport: Sized + Send {
     /// The runtime's UDP socket (bound for a datagram session's forwarded datagrams).
     type Udp: Send;
@@ -54,6 +57,7 @@ pub trait Transport: Sized + Send {
 
 /// What a finished [`drive`] leaves.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Driven<T: Transport, O> {
     /// The socket, at the end of the exchange.
     pub socket: T,
@@ -69,6 +73,7 @@ pub struct Driven<T: Transport, O> {
 /// Runs `machine` to its end on a new connection to `address` (or on `socket`, already
 /// open). A failed TCP connect is [`ClientError::Unreachable`]; every other failure but I/O
 /// is the machine's.
+#[doc(hidden)]
 pub async fn drive<T: Transport, D: Drive>(
     address: &str,
     mut machine: D,
@@ -133,17 +138,20 @@ fn open<T>(socket: &mut Option<T>) -> io::Result<&mut T> {
 
 /// The core's clock on std's `Instant` (for the adapters that use it): the time since its
 /// first reading in this process.
+#[doc(hidden)]
 pub fn std_now() -> Time {
     std_epoch().elapsed()
 }
 
 /// The `Instant` of a core deadline read on [`std_now`]'s clock (`None`: never, or beyond what
 /// `Instant` holds).
+#[doc(hidden)]
 pub fn std_instant(deadline: Option<Time>) -> Option<std::time::Instant> {
     deadline.and_then(|at| std_epoch().checked_add(at))
 }
 
 /// The time left until `deadline` on [`std_now`]'s clock; `None` once it has come.
+#[doc(hidden)]
 pub fn time_left(deadline: Time) -> Option<Time> {
     deadline
         .checked_sub(std_now())
@@ -157,6 +165,7 @@ fn std_epoch() -> std::time::Instant {
 
 /// Runs `future` on this thread to its end, parking the thread while it is pending (the
 /// sam-blocking adapter's executor: its operations are ready when first polled).
+#[doc(hidden)]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
@@ -176,6 +185,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Where a control-socket command's answer goes: a runtime's one-shot channel.
+#[doc(hidden)]
 pub trait Reply {
     /// `true` once the caller has given up (dropped its future): the command is cancelled.
     fn is_gone(&self) -> bool;
@@ -196,6 +206,7 @@ impl Reply for std::sync::mpsc::SyncSender<ClientResult<Completion>> {
 /// Who waits for which command of a [`SessionCore`], and where the datagrams it receives go:
 /// what a control-socket loop does with the core's events, whatever the runtime.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Waiters<R> {
     waiting: HashMap<CommandId, R>,
     counts: Arc<DatagramCounts>,
@@ -259,6 +270,7 @@ impl<R: Reply> Waiters<R> {
 
 /// One input to a session's control loop ([`control_loop`]).
 #[derive(Debug)]
+#[doc(hidden)]
 pub enum ControlInput<R> {
     /// Bytes the bridge sent; empty: the socket is closed (or failed).
     Read(Vec<u8>),
@@ -273,6 +285,7 @@ pub enum ControlInput<R> {
 }
 
 /// What a control loop needs from a runtime: the next input, a write, a datagram queue.
+#[doc(hidden)]
 pub trait ControlIo: Send {
     /// Where a command's answer goes.
     type Reply: Reply + Send;
@@ -296,6 +309,7 @@ pub trait ControlIo: Send {
 /// (`first` is what was read past `SESSION STATUS`), writes what it transmits and hands out
 /// its events, until the session is over. A datagram the queue has no room for is dropped and
 /// counted in `counts`, so that a slow reader never stalls the control socket.
+#[doc(hidden)]
 pub async fn control_loop<I: ControlIo>(
     mut core: SessionCore,
     mut io: I,

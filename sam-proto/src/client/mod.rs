@@ -70,7 +70,8 @@ pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use host::{
     default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, udp_bridge, AcceptIter,
-    Accepts, BoxFuture, DatagramCounts, DatagramInbox, Forward, Incoming, DATAGRAM_QUEUE,
+    AcceptedStream, Accepts, BoxFuture, DatagramCounts, DatagramInbox, Forward, Incoming, Peer,
+    Target, DATAGRAM_QUEUE,
 };
 #[cfg(feature = "std")]
 pub use io::{
@@ -109,6 +110,7 @@ pub const DEFAULT_OPTIONS: &[(&str, &str)] = &[("i2cp.leaseSetEncType", "4,0")];
 
 /// The kind of session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Style {
     /// Virtual streams (`STYLE=STREAM`): connect, accept, forward.
     Stream,
@@ -142,6 +144,7 @@ impl Style {
 
 /// `true` when a failed `SESSION CREATE STYLE=PRIMARY` should be retried with `MASTER` on a
 /// new socket (i2pd 2.58+ negotiates 3.3 but knows only `MASTER`: `I2P_ERROR`, then close).
+#[doc(hidden)]
 pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
     *sent == SessionStyle::Primary
         && matches!(
@@ -184,6 +187,7 @@ pub enum DatagramDelivery {
 /// assert!(options.keys.is_none()); // a new (TRANSIENT) destination
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SessionOptions {
     /// The session style.
     pub style: Style,
@@ -230,6 +234,7 @@ impl SessionOptions {
     }
 
     /// Sets an option, replacing an earlier value of the same key.
+    #[must_use]
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> SessionOptions {
         let (key, value) = (key.into(), value.into());
         match self.options.iter_mut().find(|(k, _)| *k == key) {
@@ -268,12 +273,14 @@ impl SessionOptions {
     }
 
     /// Uses saved keys instead of a new destination.
+    #[must_use]
     pub fn with_keys(mut self, keys: PrivateKeys) -> SessionOptions {
         self.keys = Some(keys);
         self
     }
 
     /// Uses this session ID instead of a random one.
+    #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> SessionOptions {
         self.id = Some(id.into());
         self
@@ -292,6 +299,7 @@ impl SessionOptions {
     /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams forwarded (IP literal
     /// and port: i2pd forwards only when both `HOST` and `PORT` are given); `None` leaves both
     /// out, and the bridge delivers on the control socket.
+    #[doc(hidden)]
     pub fn create_command(
         &self,
         id: SessionId<'static>,
@@ -329,6 +337,7 @@ impl Default for SessionOptions {
 
 /// A sub-session of a [`Style::Primary`] session (SAM 3.3).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SubsessionOptions {
     /// The sub-session style (`Stream`, `Datagram` or `Raw`).
     pub style: Style,
@@ -399,6 +408,7 @@ impl SubsessionOptions {
 
 /// Options for a stream connect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// I2CP source port (SAM 3.2).
     pub from_port: Option<u16>,
@@ -409,8 +419,29 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
+    /// No ports, a status reply: what [`connect`](crate::client#the-adapters-api) uses.
+    pub fn new() -> ConnectOptions {
+        ConnectOptions::default()
+    }
+
+    /// I2CP source and destination ports (SAM 3.2).
+    #[must_use]
+    pub fn ports(mut self, from_port: u16, to_port: u16) -> ConnectOptions {
+        (self.from_port, self.to_port) = (Some(from_port), Some(to_port));
+        self
+    }
+
+    /// `SILENT=true`: no status reply, the stream is returned at once and a failure shows as
+    /// EOF.
+    #[must_use]
+    pub fn silent(mut self, silent: bool) -> ConnectOptions {
+        self.silent = silent;
+        self
+    }
+
     /// The `STREAM CONNECT` from session `id` to `destination` (base64, `.b32.i2p` or a host
     /// name, passed as-is).
+    #[doc(hidden)]
     pub fn connect_command(
         &self,
         id: SessionId<'static>,
@@ -425,6 +456,7 @@ impl ConnectOptions {
 }
 
 /// The `STREAM FORWARD` that sends session `id`'s incoming streams to `host:port`.
+#[doc(hidden)]
 pub fn forward_command(id: SessionId<'static>, host: String, port: u16) -> StreamForward<'static> {
     let mut command = StreamForward::new(id, port);
     command.host = Some(Cow::Owned(host));
@@ -433,6 +465,7 @@ pub fn forward_command(id: SessionId<'static>, host: String, port: u16) -> Strea
 
 /// A datagram received by a session, whichever way the bridge delivered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Received {
     /// The payload.
     pub payload: Vec<u8>,

@@ -458,7 +458,7 @@ macro_rules! sam_e2e_suite {
             run(task!({
                 let _exclusive = aw!(lock(&fx.b_accepts));
                 aw!(within(30, "early data", task!({
-                    let mut stream = aw!(fx.a.connect(&fx.b.destination().to_base64()))
+                    let mut stream = aw!(fx.a.connect(fx.b.destination()))
                         .expect("A connects to B");
                     aw!(stream.write_all(b"early-data\n")).unwrap();
                     // Let the bridge hold the stream until B accepts, so that it writes the
@@ -578,12 +578,15 @@ macro_rules! sam_e2e_suite {
                     let forward = aw!(fx.f.forward(listener.local_addr().unwrap()))
                         .expect("STREAM FORWARD");
                     assert_eq!(forward.local_addr(), listener.local_addr().unwrap());
-                    let mut stream = aw!(fx.a.connect(&fx.f.destination().to_base64()))
+                    let mut stream = aw!(fx.a.connect(fx.f.destination()))
                         .expect("A connects to F");
                     aw!(stream.write_all(b"data-from-A\n")).unwrap();
                     let (tcp, _) = aw!(listener.accept()).unwrap();
                     let mut incoming = aw!(read_forwarded(tcp)).expect("peer line");
                     assert_eq!(incoming.peer.as_ref(), Some(fx.a.destination()));
+                    let peer = incoming.stream.peer().map(|p| &p.destination);
+                    assert_eq!(peer, Some(fx.a.destination()), "Stream::peer of a forward");
+                    assert!(stream.peer().is_none(), "a stream we connected has no peer");
                     let mut data = [0u8; 12];
                     aw!(incoming.stream.read_exact(&mut data)).unwrap();
                     assert_eq!(&data, b"data-from-A\n");
@@ -1034,7 +1037,7 @@ macro_rules! sam_e2e_suite {
                 aw!(within(30, "close", task!({
                     let c = fx.c.clone();
                     let acceptor = spawn(task!(aw!(c.accept())));
-                    let mut remote = aw!(fx.a.connect(&fx.c.destination().to_base64()))
+                    let mut remote = aw!(fx.a.connect(fx.c.destination()))
                         .expect("A connects to C");
                     aw!(remote.write_all(b"hello C\n")).unwrap();
                     let mut incoming = aw!(join(acceptor)).expect("C accepts");
@@ -1123,7 +1126,7 @@ macro_rules! sam_e2e_suite {
                         let sub = sub.clone();
                         task!(aw!(sub.accept()))
                     });
-                    let mut stream = aw!(fx.a.connect(&p.destination().to_base64()))
+                    let mut stream = aw!(fx.a.connect(p.destination()))
                         .expect("A connects to the primary destination");
                     aw!(stream.write_all(b"to-sub\n")).unwrap();
                     let mut incoming = aw!(join(acceptor)).expect("sub-session accepts");
@@ -1200,11 +1203,7 @@ macro_rules! sam_e2e_suite {
                 let incoming = aw!(within(30, "ports", task!({
                     let b = fx.b.clone();
                     let acceptor = spawn(task!(aw!(b.accept())));
-                    let options = ConnectOptions {
-                        from_port: Some(4321),
-                        to_port: Some(8765),
-                        ..ConnectOptions::default()
-                    };
+                    let options = ConnectOptions::new().ports(4321, 8765);
                     let dest = fx.b.destination().to_base64();
                     let mut stream = aw!(fx.a.connect_with(&dest, options)).expect("connect");
                     aw!(stream.write_all(b"ports\n")).unwrap();

@@ -2081,7 +2081,7 @@ macro_rules! hostile_suite {
                             "session",
                         );
                         let started = Instant::now();
-                        works(aw!(session.connect("slow.i2p")), "connect within both budgets");
+                        drop(works(aw!(session.connect("slow.i2p")), "connect within both budgets"));
                         assert!(started.elapsed() > STREAM_TIMEOUT, "{:?}", started.elapsed());
                     }))
                 });
@@ -2719,10 +2719,7 @@ macro_rules! hostile_suite {
                             aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
                             "session",
                         );
-                        let options = sam::ConnectOptions {
-                            silent: true,
-                            ..Default::default()
-                        };
+                        let options = sam::ConnectOptions::new().silent(true);
                         let mut stream = works(
                             aw!(session.connect_with("peer.i2p", options)),
                             "silent connect",
@@ -2798,6 +2795,12 @@ macro_rules! hostile_suite {
                         assert_eq!(
                             (incoming.from_port, incoming.to_port),
                             (Some(1234), Some(80))
+                        );
+                        // The stream keeps who opened it, ports included.
+                        let peer = incoming.stream.peer().expect("Stream::peer of an accept");
+                        assert_eq!(
+                            (&peer.destination, peer.from_port, peer.to_port),
+                            (&who, Some(1234), Some(80))
                         );
                         let mut data = Vec::new();
                         aw!(incoming.stream.read_to_end(&mut data)).expect("read the stream");
