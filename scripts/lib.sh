@@ -51,6 +51,10 @@ export_bridge_env() { # DIR
     for key in SAM_SESSION_OPTIONS SAM_VERSION_MAX SAM_E2E_BULK_BYTES; do
         export "$key=$(env_value "$key" "$1")"
     done
+    # The examples' tunnel options (they use the router's defaults when unset): the testbed's
+    # zero-hop tunnels, because its routers have one peer. They give no anonymity and belong
+    # to this offline testbed only.
+    export SAM_TUNNEL_OPTIONS="$SAM_SESSION_OPTIONS"
     echo "exported SAM_ADDR=$SAM_ADDR SAM_UDP_ADDR=$SAM_UDP_ADDR SAM_TESTBED=$SAM_TESTBED" \
         "SAM_SESSION_OPTIONS=\"$SAM_SESSION_OPTIONS\" SAM_VERSION_MAX=$SAM_VERSION_MAX SAM_E2E_BULK_BYTES=$SAM_E2E_BULK_BYTES"
 }

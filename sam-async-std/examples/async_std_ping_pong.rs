@@ -15,10 +15,10 @@
 //! The bridge is `--sam HOST:PORT`, else `SAM_ADDR`, else `127.0.0.1:7656`.
 //!
 //! Tunnel options: `SAM_TUNNEL_OPTIONS` (space-separated `key=value`) is passed to both
-//! sessions. The default, `inbound.length=0 outbound.length=0 inbound.quantity=1
-//! outbound.quantity=1`, is for the project's offline testbed (`scripts/demo.sh`), whose two
-//! routers cannot build multi-hop tunnels: zero-hop tunnels give NO anonymity. On the real I2P
-//! network run with `SAM_TUNNEL_OPTIONS=""` (the router's defaults) or your own lengths.
+//! sessions; unset, the router's defaults apply, which is what anonymity needs. The project's
+//! offline testbed (`scripts/demo.sh`) sets it to zero-hop tunnels (`inbound.length=0
+//! outbound.length=0`) because its two routers cannot build longer ones: zero-hop tunnels give
+//! NO anonymity, so never copy those options to the real network.
 
 use std::error::Error as _;
 use std::future::Future;
@@ -29,10 +29,6 @@ use async_std::future::timeout;
 use futures_lite::future::zip;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use sam_async_std::{Sam, SamConfig, Session, SessionOptions, Stream, Style};
-
-/// Tunnel options for the offline testbed (one peer: only zero-hop tunnels can be built).
-const TESTBED_TUNNEL_OPTIONS: &str =
-    "inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1";
 
 /// How long the PING/PONG exchange may take once the stream is open.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,7 +63,7 @@ fn bridge_from_args() -> Result<SamConfig, String> {
         if arg == "-h" || arg == "--help" {
             println!("usage: async_std_ping_pong [--sam HOST:PORT]");
             println!("bridge: --sam, else SAM_ADDR, else 127.0.0.1:7656");
-            println!("tunnel options: SAM_TUNNEL_OPTIONS (default: {TESTBED_TUNNEL_OPTIONS}; zero-hop, for the offline testbed only)");
+            println!("tunnel options: SAM_TUNNEL_OPTIONS (default: the router's)");
             std::process::exit(0);
         } else if arg == "--sam" {
             config.address = args.next().ok_or("--sam needs HOST:PORT")?;
@@ -78,10 +74,10 @@ fn bridge_from_args() -> Result<SamConfig, String> {
     Ok(config)
 }
 
-/// Both sessions' options: `SAM_TUNNEL_OPTIONS`, else the testbed's zero-hop tunnels.
+/// Both sessions' options: `SAM_TUNNEL_OPTIONS`, else the router's defaults.
 fn session_options() -> Result<(SessionOptions, String), String> {
     let text = std::env::var("SAM_TUNNEL_OPTIONS");
-    let text = text.unwrap_or_else(|_| TESTBED_TUNNEL_OPTIONS.to_owned());
+    let text = text.unwrap_or_default();
     let mut options = SessionOptions::new(Style::Stream);
     for pair in text.split_whitespace() {
         let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {

@@ -15,10 +15,10 @@
 //! The bridge is `--sam HOST:PORT`, else `SAM_ADDR`, else `127.0.0.1:7656`.
 //!
 //! Tunnel options: `SAM_TUNNEL_OPTIONS` (space-separated `key=value`) is passed to both
-//! sessions. The default, `inbound.length=0 outbound.length=0 inbound.quantity=1
-//! outbound.quantity=1`, is for the project's offline testbed (`scripts/demo.sh`), whose two
-//! routers cannot build multi-hop tunnels: zero-hop tunnels give NO anonymity. On the real I2P
-//! network run with `SAM_TUNNEL_OPTIONS=""` (the router's defaults) or your own lengths.
+//! sessions; unset, the router's defaults apply, which is what anonymity needs. The project's
+//! offline testbed (`scripts/demo.sh`) sets it to zero-hop tunnels (`inbound.length=0
+//! outbound.length=0`) because its two routers cannot build longer ones: zero-hop tunnels give
+//! NO anonymity, so never copy those options to the real network.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -27,10 +27,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sam_blocking::{Sam, SamConfig, Session, SessionOptions, Stream, Style};
-
-/// Tunnel options for the offline testbed (one peer: only zero-hop tunnels can be built).
-const TESTBED_TUNNEL_OPTIONS: &str =
-    "inbound.length=0 outbound.length=0 inbound.quantity=1 outbound.quantity=1";
 
 /// How long each read or write of the PING/PONG exchange may take once the stream is open.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,8 +70,7 @@ fn config_from_args() -> Result<SamConfig, String> {
                 println!(
                     "usage: blocking_ping_pong [--sam HOST:PORT]\n\
                      bridge: --sam, else SAM_ADDR, else 127.0.0.1:7656\n\
-                     tunnel options: SAM_TUNNEL_OPTIONS (default: {TESTBED_TUNNEL_OPTIONS}; \
-                     zero-hop, for the offline testbed only)"
+                     tunnel options: SAM_TUNNEL_OPTIONS (default: the router's)"
                 );
                 std::process::exit(0);
             }
@@ -85,10 +80,9 @@ fn config_from_args() -> Result<SamConfig, String> {
     Ok(config)
 }
 
-/// `SAM_TUNNEL_OPTIONS` as `key=value` pairs (the testbed's zero-hop options when unset).
+/// `SAM_TUNNEL_OPTIONS` as `key=value` pairs (the router's defaults when unset).
 fn tunnel_options() -> Result<Vec<(String, String)>, String> {
-    let text =
-        std::env::var("SAM_TUNNEL_OPTIONS").unwrap_or_else(|_| TESTBED_TUNNEL_OPTIONS.to_owned());
+    let text = std::env::var("SAM_TUNNEL_OPTIONS").unwrap_or_default();
     text.split_whitespace()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
