@@ -76,6 +76,20 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// One of `tracing`'s event macros (`trace_event!(debug, field = value, "message")`) with the
+/// `tracing` feature, nothing without it (so use it as a statement, and compute its values
+/// inside it). What goes in never holds a private key, a password or an option value.
+#[cfg(feature = "tracing")]
+macro_rules! trace_event {
+    ($level:ident, $($args:tt)*) => {
+        tracing::$level!($($args)*)
+    };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! trace_event {
+    ($level:ident, $($args:tt)*) => {};
+}
+
 pub mod client;
 pub mod command;
 pub mod control;

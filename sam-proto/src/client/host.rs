@@ -144,7 +144,8 @@ impl DatagramCounts {
             .overflowed
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(
+            trace_event!(
+                warn,
                 dropped = n,
                 "datagrams dropped: {DATAGRAM_QUEUE} were unread"
             );
@@ -156,16 +157,21 @@ impl DatagramCounts {
             .skipped
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(skipped = n, "datagrams from the bridge that do not parse");
+            trace_event!(
+                warn,
+                skipped = n,
+                "datagrams from the bridge that do not parse"
+            );
         }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn reject(&self, from: std::net::SocketAddr) {
         let n = 1 + self
             .foreign
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(%from, dropped = n, "UDP packets not from the SAM bridge dropped");
+            trace_event!(warn, %from, dropped = n, "UDP packets not from the SAM bridge dropped");
         }
     }
 }
