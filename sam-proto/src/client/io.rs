@@ -374,7 +374,7 @@ pub trait ControlIo: Send {
 /// its events, until the session is over. A datagram the queue has no room for is dropped and
 /// counted in `counts`, so that a slow reader never stalls the control socket.
 ///
-/// With the `tracing` feature it runs in the session's span ([`SessionCore::span`]).
+/// With the `tracing` feature it runs in the session's span (`SessionCore::span`).
 pub async fn control_loop<I: ControlIo>(
     core: SessionCore,
     io: I,
