@@ -113,8 +113,8 @@ impl<S> Incoming<S> {
 pub const DATAGRAM_QUEUE: usize = 256;
 
 /// What a session's datagram path dropped, counted once for the session (shared by its control
-/// loop and its datagram sockets). Each count is also a `tracing` warning at its 1st, 2nd, 4th,
-/// 8th, … occurrence.
+/// loop and its datagram sockets). With the `tracing` feature each count is also a warning at
+/// its 1st, 2nd, 4th, 8th, … occurrence.
 #[derive(Debug, Default)]
 pub struct DatagramCounts {
     skipped: core::sync::atomic::AtomicU64,

@@ -570,6 +570,47 @@ mod tests {
     use crate::message::Message;
 
     #[test]
+    fn debug_of_options_redacts_passwords_keys_and_secrets() {
+        use crate::message::{is_secret_option, KeyValue};
+        use alloc::format;
+        for key in [
+            "i2cp.leaseSetPrivKey",
+            "i2cp.leaseSetSecret",
+            "i2cp.password",
+            "PASSWORD",
+        ] {
+            assert!(is_secret_option(key), "{key}");
+        }
+        for key in [
+            "inbound.length",
+            "i2cp.leaseSetEncType",
+            "outbound.quantity",
+        ] {
+            assert!(!is_secret_option(key), "{key}");
+        }
+        let options = SessionOptions::new(Style::Stream)
+            .option("i2cp.leaseSetPrivKey", "SECRETSECRET")
+            .option("inbound.length", "3");
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("SECRETSECRET") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("inbound.length") && shown.contains("\"3\""),
+            "{shown}"
+        );
+        let mut sub = SubsessionOptions::new(Style::Stream, "sub");
+        sub.options
+            .push(("i2cp.leaseSetSecret".into(), "SECRETSECRET".into()));
+        assert!(!format!("{sub:?}").contains("SECRETSECRET"));
+        let pair = KeyValue::new("i2cp.leaseSetPrivKey", "SECRETSECRET");
+        assert!(!format!("{pair:?}").contains("SECRETSECRET"));
+        let plain = format!("{:?}", KeyValue::new("inbound.length", "3"));
+        assert!(plain.contains("\"3\""), "{plain}");
+    }
+
+    #[test]
     fn primary_is_master_below_3_3_and_on_retry() {
         assert_eq!(
             Style::Primary.session_style(Version::V3_1, true),

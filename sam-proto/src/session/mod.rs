@@ -260,8 +260,11 @@ pub trait Drive {
     fn finish(self) -> Result<Self::Output, Failure>;
     /// What is asked (the name of the loop's span with the `tracing` feature).
     fn operation(&self) -> Operation;
-    /// What the loop's span shows about the request: names, never a key or a password.
-    fn subject(&self) -> Subject<'_>;
+    /// What the loop's span shows about the request: names, never a key or a password
+    /// (nothing by default).
+    fn subject(&self) -> Subject<'_> {
+        Subject::default()
+    }
 }
 
 impl<R: crate::exchange::Request> Drive for Call<R> {
