@@ -305,8 +305,8 @@ fn tokio_traces_the_session_and_never_a_key_or_a_password() {
                 .await
                 .expect("lookup");
             assert_eq!(on_session, setup.peer);
-            session
-                .connect(&setup.peer.to_base64())
+            let _stream = session
+                .connect(setup.peer.to_base64().as_str())
                 .await
                 .expect("connect");
             let incoming = session.accept().await.expect("accept");
@@ -336,7 +336,9 @@ fn blocking_traces_the_session_and_never_a_key_or_a_password() {
         assert!(!format!("{session:?}").contains(SECRET));
         let on_session = session.lookup("blocking-on-session.i2p").expect("lookup");
         assert_eq!(on_session, setup.peer);
-        session.connect(&setup.peer.to_base64()).expect("connect");
+        let _stream = session
+            .connect(setup.peer.to_base64().as_str())
+            .expect("connect");
         let incoming = session.accept().expect("accept");
         assert_eq!(incoming.peer.as_ref(), Some(&setup.peer));
         assert_eq!(
@@ -364,8 +366,8 @@ fn async_std_traces_the_session_and_never_a_key_or_a_password() {
                 .await
                 .expect("lookup");
             assert_eq!(on_session, setup.peer);
-            session
-                .connect(&setup.peer.to_base64())
+            let _stream = session
+                .connect(setup.peer.to_base64().as_str())
                 .await
                 .expect("connect");
             let incoming = session.accept().await.expect("accept");
