@@ -11,7 +11,8 @@
 # package-mirror host names in tracked files -> license/changelog copies in the crates -> each
 # published crate's own tests from its unpacked .crate -> cargo +MSRV check -> start the offline I2P testbed (two
 # i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy -D warnings ->
-# build sam-proto without default features (host, then thumbv7em-none-eabihf) -> rustdoc -D warnings -> cargo test (tests that need
+# build sam-proto without default features (host, then thumbv7em-none-eabihf, with and without
+# tracing) -> rustdoc -D warnings (tracing off and on) -> cargo test (tests that need
 # a router read SAM_ADDR / SAM_UDP_ADDR and the testbed's SAM_* settings; the e2e and i2plib
 # tests fill the i2pd-2.45 column of the interop matrix) -> benches compile -> fuzz smoke run ->
 # the interop matrix on the other bridges (for each adapter: start a fresh testbed, run that
@@ -116,7 +117,28 @@ ensure_no_std_target() {
 
 build_no_std_target() {
     ensure_no_std_target || return     # (installed by ensure_components; here only checked)
-    cargo build -p sam-proto --no-default-features --target "$NO_STD_TARGET"
+    cargo build -p sam-proto --no-default-features --target "$NO_STD_TARGET" || return
+    echo "--- and with the tracing feature"
+    cargo build -p sam-proto --no-default-features --features tracing --target "$NO_STD_TARGET"
+}
+
+# The published crates without the test kit (whose dev-dependencies turn `tracing` on).
+clippy_tracing_off() {
+    local published=() c
+    for c in "${PUBLISHED[@]}"; do published+=(-p "$c"); done
+    cargo clippy "${published[@]}" --all-targets -- -D warnings
+}
+
+# rustdoc -D warnings: the four published crates as they build by default (alone: the test
+# kit's dev-dependencies would turn `tracing` on), then the workspace (the kit too) with their
+# optional `tracing` feature on (docs.rs builds them with all features).
+TRACING_FEATURES=sam-proto/tracing,sam-tokio/tracing,sam-async-std/tracing,sam-blocking/tracing
+docs_deny_warnings() {
+    local published=() c
+    for c in "${PUBLISHED[@]}"; do published+=(-p "$c"); done
+    RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps "${published[@]}" || return
+    echo "--- with --features tracing, and the test kit"
+    RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --features "$TRACING_FEATURES"
 }
 
 fuzz_targets() { # names of the [[bin]] targets in fuzz/Cargo.toml
@@ -420,10 +442,14 @@ if [ "$MATRIX_ONLY" = 0 ]; then
     step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
 
     step "cargo fmt --check" cargo fmt --all -- --check
-    step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+    # The workspace with the adapters' `tracing` feature on (the test kit turns it on anyway),
+    # then the published crates alone, where it is off.
+    step "cargo clippy -D warnings (features: tracing)" \
+        cargo clippy --workspace --all-targets --features "$TRACING_FEATURES" -- -D warnings
+    step "cargo clippy -D warnings (published crates, tracing off)" clippy_tracing_off
     step "cargo build sam-proto --no-default-features" cargo build -p sam-proto --no-default-features
     step "cargo build sam-proto --no-default-features --target $NO_STD_TARGET" build_no_std_target
-    step "cargo doc -D warnings" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+    step "cargo doc -D warnings (tracing off, then on)" docs_deny_warnings
     step "cargo test (SAM_ADDR=${SAM_ADDR:-unset}; matrix column i2pd-2.45)" cargo_test_workspace
     step "cargo bench --no-run" cargo bench --workspace --no-run
     step "fuzz smoke (${FUZZ_SECONDS} s per target)" fuzz_smoke

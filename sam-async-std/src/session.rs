@@ -63,7 +63,7 @@ impl Session {
         let (local, bridge, core) = (
             socket.local_addr()?,
             socket.peer_addr()?,
-            SessionCore::new(&config, info.version()),
+            SessionCore::for_session(&config, &info),
         );
         let control = Control::spawn(core, socket, input)?;
         let info = Arc::new(info);

@@ -57,7 +57,7 @@ impl Control {
         let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
         let reader = (socket.try_clone()?, inputs.clone());
         thread("sam-control-reader").spawn(move || read_loop(reader.0, &reader.1))?;
-        let core = SessionCore::new(&config, created.version());
+        let core = SessionCore::for_session(&config, &created);
         let io = Io {
             socket,
             inbox,

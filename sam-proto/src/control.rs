@@ -333,9 +333,10 @@ impl ControlSocket {
             let pong = Pong {
                 text: line.ping_text().map(Cow::Borrowed),
             };
-            return pong
-                .encode(version, out)
-                .map_err(|_| crate::exchange::unanswerable_ping());
+            pong.encode(version, out)
+                .map_err(|_| crate::exchange::unanswerable_ping())?;
+            trace_event!(debug, text = ?pong.text, "bridge PING answered");
+            return Ok(());
         }
         if line.is("DATAGRAM", Some("RECEIVED")) {
             let d = DatagramReceived::from_line(line)?;

@@ -86,6 +86,36 @@ pub trait Request {
     /// Called for each complete line (`index` counts lines after the command, from 0);
     /// `None` means "more lines to come".
     fn on_line(&mut self, line: &Line<'_>, index: usize) -> Option<Result<Self::Output, Error>>;
+    /// What a trace of the request may show (the `tracing` feature): names only, never a
+    /// key, a password or an option value. Nothing by default.
+    fn subject(&self) -> Subject<'_> {
+        Subject::default()
+    }
+}
+
+/// What the traces of a request show about it ([`Request::subject`]): the session it is for,
+/// the style a `SESSION CREATE` asks for, and the name looked up or the peer connected to.
+/// Never a private key, a password or an option value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Subject<'a> {
+    /// The session ID the command is for (or creates).
+    pub session: Option<&'a str>,
+    /// The `STYLE=` a `SESSION CREATE` asks for.
+    pub style: Option<&'a str>,
+    /// The name looked up, or the destination connected to (a `.b32.i2p` address, a host
+    /// name or a public destination in base64).
+    pub target: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    /// A subject of session `session`.
+    pub fn session(session: &'a str) -> Subject<'a> {
+        Subject {
+            session: Some(session),
+            ..Subject::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,6 +337,11 @@ impl<R: Request> Exchange<R> {
     pub fn request_mut(&mut self) -> &mut R {
         &mut self.request
     }
+
+    /// The request.
+    pub fn request(&self) -> &R {
+        &self.request
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -328,6 +363,7 @@ fn handle_line<R: Request>(
         };
         pong.encode(*version, out)
             .map_err(|_| unanswerable_ping())?;
+        trace_event!(debug, text = ?pong.text, "bridge PING answered");
         return Ok(None);
     }
     match state {
@@ -449,6 +485,12 @@ impl<'a> Request for NamingLookup<'a> {
     fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<Destination, Error>> {
         Some(naming_outcome(line))
     }
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            target: Some(&self.name),
+            ..Subject::default()
+        }
+    }
 }
 
 /// `PING` on a socket of its own (3.2+): done when the bridge answers `PONG` with the same
@@ -509,6 +551,12 @@ impl<'a> Request for SessionCreate<'a> {
             Ok(PrivateKeys::from_base64(d.expose())?)
         }))
     }
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            style: Some(self.style.as_str()),
+            ..Subject::session(self.id.as_str())
+        }
+    }
 }
 
 impl<'a> Request for StreamConnect<'a> {
@@ -524,6 +572,12 @@ impl<'a> Request for StreamConnect<'a> {
     fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
         Some(stream_outcome(line))
     }
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            target: Some(&self.destination),
+            ..Subject::session(self.id.as_str())
+        }
+    }
 }
 
 impl<'a> Request for StreamForward<'a> {
@@ -534,6 +588,9 @@ impl<'a> Request for StreamForward<'a> {
     }
     fn on_line(&mut self, line: &Line<'_>, _: usize) -> Option<Result<(), Error>> {
         Some(stream_outcome(line))
+    }
+    fn subject(&self) -> Subject<'_> {
+        Subject::session(self.id.as_str())
     }
 }
 
@@ -592,6 +649,9 @@ impl<'a> Request for StreamAccept<'a> {
         } else {
             Some(peer_outcome(line))
         }
+    }
+    fn subject(&self) -> Subject<'_> {
+        Subject::session(self.id.as_str())
     }
 }
 

@@ -60,6 +60,18 @@
 //! # Ok::<(), sam_proto::Error>(())
 //! ```
 //!
+//! # Features
+//!
+//! * `std` (default): the client glue that needs an operating system ([`client`]'s error
+//!   type with `io::Error`, key files, entropy, addresses, the I/O loops of the adapters).
+//! * `tracing` (off; works without `std`): spans and events through the `tracing` crate for
+//!   people debugging a session: the I/O loops run in a span per operation (`session_create`,
+//!   `stream_connect`, `stream_accept`, `stream_forward`, `naming_lookup`, ...) or per session
+//!   (`session`), with events for the bridge's `PING`s, `PING`/`QUIT` sent, timeouts, bridge
+//!   errors and closes. Never a private key, a password or the value of an option whose key
+//!   names a password, a key or a secret ([`message::is_secret_option`]). Without it nothing
+//!   is traced. The adapters' `tracing` features turn it on.
+//!
 //! # Protocol facts this crate encodes
 //!
 //! The encoder follows the rules that work on every bridge (Java I2P, i2pd, emissary): exact
@@ -75,6 +87,20 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+/// One of `tracing`'s event macros (`trace_event!(debug, field = value, "message")`) with the
+/// `tracing` feature, nothing without it (so use it as a statement, and compute its values
+/// inside it). What goes in never holds a private key, a password or an option value.
+#[cfg(feature = "tracing")]
+macro_rules! trace_event {
+    ($level:ident, $($args:tt)*) => {
+        tracing::$level!($($args)*)
+    };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! trace_event {
+    ($level:ident, $($args:tt)*) => {};
+}
 
 pub mod client;
 pub mod command;

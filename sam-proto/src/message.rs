@@ -225,14 +225,60 @@ pub fn check_key(key: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `true` for an option whose value may be secret: its key names a password, a key or a
+/// secret, in any case (`i2cp.leaseSetPrivKey`, `i2cp.leaseSetSecret`, `i2cp.password`).
+/// `Debug` shows `<redacted>` for such a value ([`KeyValue`], and the options of
+/// [`SessionOptions`](crate::client::SessionOptions)).
+pub fn is_secret_option(key: &str) -> bool {
+    ["pass", "key", "secret"].iter().any(|word| {
+        key.as_bytes()
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
+/// `Debug` of options (`key=value` pairs) with the values of [`is_secret_option`] keys
+/// redacted.
+pub(crate) struct RedactedOptions<'a, K, V>(pub(crate) &'a [(K, V)]);
+
+impl<K: AsRef<str>, V: core::fmt::Debug> core::fmt::Debug for RedactedOptions<'_, K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut list = f.debug_list();
+        for (key, value) in self.0 {
+            let key = key.as_ref();
+            match is_secret_option(key) {
+                true => list.entry(&(key, "<redacted>")),
+                false => list.entry(&(key, value)),
+            };
+        }
+        list.finish()
+    }
+}
+
 /// A parameter this library does not model: an I2CP/streaming option on `SESSION CREATE`,
-/// or an unknown key in a reply. Kept in order so that lines re-encode as they came.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// or an unknown key in a reply. Kept in order so that lines re-encode as they came. Its
+/// `Debug` leaves out the value of an option whose key names a password, a key or a secret
+/// ([`is_secret_option`]).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct KeyValue<'a> {
     /// The key (case-sensitive).
     pub key: Cow<'a, str>,
     /// The value; `None` for a bare key.
     pub value: Option<Cow<'a, str>>,
+}
+
+impl core::fmt::Debug for KeyValue<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let secret = self.value.is_some() && is_secret_option(&self.key);
+        let redacted: &dyn core::fmt::Debug = match secret {
+            true => &"<redacted>",
+            false => &self.value,
+        };
+        f.debug_struct("KeyValue")
+            .field("key", &self.key)
+            .field("value", redacted)
+            .finish()
+    }
 }
 
 impl<'a> KeyValue<'a> {

@@ -56,7 +56,7 @@ impl Session {
         let setup = SessionSetup::new(&config, &options, random_seed(), now())?;
         let done = run(&config.address, setup, None).await?;
         let (local_ip, bridge) = (done.socket.0.local_addr()?.ip(), done.socket.0.peer_addr()?);
-        let core = SessionCore::new(&config, done.output.version());
+        let core = SessionCore::for_session(&config, &done.output);
         let control = ControlHandle::spawn(core, done.socket.0, done.leftover);
         let primary = done.output.clone();
         let shared = Shared {

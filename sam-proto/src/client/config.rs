@@ -32,7 +32,8 @@ pub struct SamConfig {
     ///
     /// **SAM is clear text**: `SESSION CREATE` carries the private keys and `DEST GENERATE`
     /// returns them. A bridge on another host is allowed (routers in containers are common),
-    /// with a `tracing` warning once per process; keep it on a network you trust.
+    /// with a `tracing` warning (`tracing` feature) once per process; keep it on a network you
+    /// trust.
     pub address: String,
     /// The bridge's UDP address for datagrams; `None` means the host the TCP connection went
     /// to and the TCP port − 1 (7655 for 7656, as both routers do by default).

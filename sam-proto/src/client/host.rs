@@ -182,8 +182,8 @@ impl Target for &crate::keys::B32Address {
 pub const DATAGRAM_QUEUE: usize = 256;
 
 /// What a session's datagram path dropped, counted once for the session (shared by its control
-/// loop and its datagram sockets). Each count is also a `tracing` warning at its 1st, 2nd, 4th,
-/// 8th, … occurrence.
+/// loop and its datagram sockets). With the `tracing` feature each count is also a warning at
+/// its 1st, 2nd, 4th, 8th, … occurrence.
 #[derive(Debug, Default)]
 pub struct DatagramCounts {
     skipped: core::sync::atomic::AtomicU64,
@@ -213,7 +213,8 @@ impl DatagramCounts {
             .overflowed
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(
+            trace_event!(
+                warn,
                 dropped = n,
                 "datagrams dropped: {DATAGRAM_QUEUE} were unread"
             );
@@ -225,16 +226,21 @@ impl DatagramCounts {
             .skipped
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(skipped = n, "datagrams from the bridge that do not parse");
+            trace_event!(
+                warn,
+                skipped = n,
+                "datagrams from the bridge that do not parse"
+            );
         }
     }
 
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     fn reject(&self, from: std::net::SocketAddr) {
         let n = 1 + self
             .foreign
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if n.is_power_of_two() {
-            tracing::warn!(%from, dropped = n, "UDP packets not from the SAM bridge dropped");
+            trace_event!(warn, %from, dropped = n, "UDP packets not from the SAM bridge dropped");
         }
     }
 }

@@ -73,8 +73,74 @@ pub struct Driven<T: Transport, O> {
 /// Runs `machine` to its end on a new connection to `address` (or on `socket`, already
 /// open). A failed TCP connect is [`ClientError::Unreachable`]; every other failure but I/O
 /// is the machine's.
+///
+/// With the `tracing` feature it runs in a span named after the operation (`session_create`,
+/// `stream_connect`, `stream_accept`, `stream_forward`, `naming_lookup`, `dest_generate`,
+/// `ping`) with the bridge's address and the request's [`Subject`](crate::exchange::Subject).
 #[doc(hidden)]
 pub async fn drive<T: Transport, D: Drive>(
+    address: &str,
+    machine: D,
+    socket: Option<T>,
+) -> ClientResult<Driven<T, D::Output>> {
+    #[cfg(feature = "tracing")]
+    let span = drive_span(address, &machine);
+    let run = drive_loop(address, machine, socket);
+    #[cfg(feature = "tracing")]
+    let run = tracing::Instrument::instrument(run, span);
+    run.await
+}
+
+/// The span of a [`drive`]: what is asked of which bridge, for which session, of whom.
+#[cfg(feature = "tracing")]
+fn drive_span<D: Drive>(bridge: &str, machine: &D) -> tracing::Span {
+    use crate::session::Operation as Op;
+    let (operation, subject) = (machine.operation(), machine.subject());
+    let target = subject.target.map(Peer);
+    macro_rules! span {
+        ($name:literal) => {
+            tracing::debug_span!(
+                $name,
+                operation = operation.name(),
+                bridge,
+                session = subject.session,
+                style = subject.style,
+                target = target.as_ref().map(tracing::field::display),
+            )
+        };
+    }
+    match operation {
+        Op::SessionCreate => span!("session_create"),
+        Op::StreamConnect => span!("stream_connect"),
+        Op::StreamAccept => span!("stream_accept"),
+        Op::StreamForward => span!("stream_forward"),
+        Op::Lookup => span!("naming_lookup"),
+        Op::DestGenerate => span!("dest_generate"),
+        Op::Ping => span!("ping"),
+        _ => span!("sam_call"),
+    }
+}
+
+/// A destination as traces show it: a base64 destination as its `.b32.i2p` address (short,
+/// and what people search for), a name as it is.
+#[cfg(feature = "tracing")]
+struct Peer<'a>(&'a str);
+
+#[cfg(feature = "tracing")]
+impl core::fmt::Display for Peer<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0.contains('.') {
+            return f.write_str(self.0);
+        }
+        match crate::keys::Destination::from_base64(self.0) {
+            Ok(destination) => write!(f, "{}", destination.b32_address()),
+            Err(_) if self.0.len() > 64 => write!(f, "<{} characters>", self.0.len()),
+            Err(_) => f.write_str(self.0),
+        }
+    }
+}
+
+async fn drive_loop<T: Transport, D: Drive>(
     address: &str,
     mut machine: D,
     mut socket: Option<T>,
@@ -94,6 +160,10 @@ pub async fn drive<T: Transport, D: Drive>(
                 drop(socket.take()); // a retry's earlier socket, closed first
                 (buf, stale) = (Vec::new(), false);
                 let connected = T::connect(address, deadline).await;
+                #[cfg(feature = "tracing")]
+                if let Err(e) = &connected {
+                    tracing::debug!(error = %e, "cannot reach the SAM bridge");
+                }
                 socket = connected.map_err(|e| ClientError::unreachable(address, e))?;
                 let loopback = |tcp: &T| tcp.peer_addr().is_ok_and(|at| at.ip().is_loopback());
                 socket.as_ref().map(|tcp| machine.connected(loopback(tcp)))
@@ -109,6 +179,7 @@ pub async fn drive<T: Transport, D: Drive>(
                 let read = open(&mut socket)?.read(&mut buf, deadline).await?;
                 stale &= read.is_none();
                 if read == Some(0) {
+                    trace_event!(debug, "the SAM bridge closed the socket");
                     machine.eof();
                 }
                 read.map(drop)
@@ -119,7 +190,13 @@ pub async fn drive<T: Transport, D: Drive>(
             machine.handle_timeout(T::now());
         }
     }
-    let output = machine.finish()?;
+    let output = machine.finish();
+    #[cfg(feature = "tracing")]
+    match &output {
+        Ok(_) => tracing::debug!("done"),
+        Err(failure) => tracing::debug!(error = %crate::session::Traced(failure), "failed"),
+    }
+    let output = output?;
     let socket = socket.ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
     let leftover = buf;
     Ok(Driven {
@@ -309,8 +386,24 @@ pub trait ControlIo: Send {
 /// (`first` is what was read past `SESSION STATUS`), writes what it transmits and hands out
 /// its events, until the session is over. A datagram the queue has no room for is dropped and
 /// counted in `counts`, so that a slow reader never stalls the control socket.
+///
+/// With the `tracing` feature it runs in the session's span (`SessionCore::span`).
 #[doc(hidden)]
 pub async fn control_loop<I: ControlIo>(
+    core: SessionCore,
+    io: I,
+    first: &[u8],
+    counts: Arc<DatagramCounts>,
+) {
+    #[cfg(feature = "tracing")]
+    let span = core.span();
+    let run = control_loop_inner(core, io, first, counts);
+    #[cfg(feature = "tracing")]
+    let run = tracing::Instrument::instrument(run, span);
+    run.await
+}
+
+async fn control_loop_inner<I: ControlIo>(
     mut core: SessionCore,
     mut io: I,
     first: &[u8],

@@ -90,6 +90,7 @@ pub const QUIT_WAIT: core::time::Duration = core::time::Duration::from_secs(2);
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::command::{
     options as option_list, SessionAdd, SessionCreate, StreamConnect, StreamForward,
@@ -98,6 +99,7 @@ use crate::control::ReceivedDatagram;
 use crate::datagram::{parse_repliable, RawHeader};
 use crate::error::Error;
 use crate::keys::{Destination, PrivateKeys, SigType};
+use crate::message::RedactedOptions;
 use crate::result::ResultCode;
 use crate::types::{Secret, SessionId, SessionStyle, Version};
 
@@ -124,6 +126,16 @@ pub enum Style {
 }
 
 impl Style {
+    /// The style's name (`"STREAM"`, `"DATAGRAM"`, `"RAW"`, `"PRIMARY"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Style::Stream => "STREAM",
+            Style::Datagram => "DATAGRAM",
+            Style::Raw => "RAW",
+            Style::Primary => "PRIMARY",
+        }
+    }
+
     /// `true` for styles whose datagrams the bridge forwards to a local UDP port.
     pub fn uses_udp(self) -> bool {
         matches!(self, Style::Datagram | Style::Raw)
@@ -186,7 +198,7 @@ pub enum DatagramDelivery {
 ///     .option("outbound.length", "0");
 /// assert!(options.keys.is_none()); // a new (TRANSIENT) destination
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SessionOptions {
     /// The session style.
@@ -211,6 +223,42 @@ pub struct SessionOptions {
     /// I2CP and streaming options passed through as `key=value`, in order. The default holds
     /// `i2cp.leaseSetEncType=4,0`; add tunnel options such as `inbound.length` here.
     pub options: Vec<(String, String)>,
+}
+
+/// Never the private keys, nor the value of an option whose key names a password, a key or a
+/// secret ([`is_secret_option`](crate::message::is_secret_option)).
+impl fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("style", &self.style)
+            .field("keys", &self.keys)
+            .field("signature_type", &self.signature_type)
+            .field("id", &self.id)
+            .field("from_port", &self.from_port)
+            .field("to_port", &self.to_port)
+            .field("protocol", &self.protocol)
+            .field("header", &self.header)
+            .field("datagram_delivery", &self.datagram_delivery)
+            .field("options", &RedactedOptions(&self.options))
+            .finish()
+    }
+}
+
+/// Never the value of an option whose key names a password, a key or a secret.
+impl fmt::Debug for SubsessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubsessionOptions")
+            .field("style", &self.style)
+            .field("id", &self.id)
+            .field("from_port", &self.from_port)
+            .field("to_port", &self.to_port)
+            .field("protocol", &self.protocol)
+            .field("listen_port", &self.listen_port)
+            .field("listen_protocol", &self.listen_protocol)
+            .field("header", &self.header)
+            .field("options", &RedactedOptions(&self.options))
+            .finish()
+    }
 }
 
 impl SessionOptions {
@@ -336,7 +384,7 @@ impl Default for SessionOptions {
 }
 
 /// A sub-session of a [`Style::Primary`] session (SAM 3.3).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SubsessionOptions {
     /// The sub-session style (`Stream`, `Datagram` or `Raw`).
@@ -553,6 +601,47 @@ fn splitmix64(state: &mut u64) -> u64 {
 mod tests {
     use super::*;
     use crate::message::Message;
+
+    #[test]
+    fn debug_of_options_redacts_passwords_keys_and_secrets() {
+        use crate::message::{is_secret_option, KeyValue};
+        use alloc::format;
+        for key in [
+            "i2cp.leaseSetPrivKey",
+            "i2cp.leaseSetSecret",
+            "i2cp.password",
+            "PASSWORD",
+        ] {
+            assert!(is_secret_option(key), "{key}");
+        }
+        for key in [
+            "inbound.length",
+            "i2cp.leaseSetEncType",
+            "outbound.quantity",
+        ] {
+            assert!(!is_secret_option(key), "{key}");
+        }
+        let options = SessionOptions::new(Style::Stream)
+            .option("i2cp.leaseSetPrivKey", "SECRETSECRET")
+            .option("inbound.length", "3");
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("SECRETSECRET") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("inbound.length") && shown.contains("\"3\""),
+            "{shown}"
+        );
+        let mut sub = SubsessionOptions::new(Style::Stream, "sub");
+        sub.options
+            .push(("i2cp.leaseSetSecret".into(), "SECRETSECRET".into()));
+        assert!(!format!("{sub:?}").contains("SECRETSECRET"));
+        let pair = KeyValue::new("i2cp.leaseSetPrivKey", "SECRETSECRET");
+        assert!(!format!("{pair:?}").contains("SECRETSECRET"));
+        let plain = format!("{:?}", KeyValue::new("inbound.length", "3"));
+        assert!(plain.contains("\"3\""), "{plain}");
+    }
 
     #[test]
     fn primary_is_master_below_3_3_and_on_retry() {

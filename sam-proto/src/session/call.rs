@@ -5,7 +5,7 @@ use core::time::Duration;
 use super::{deadline, Failure, Operation, Time};
 use crate::client::SamConfig;
 use crate::command::Hello;
-use crate::exchange::{Exchange, ForwardedPeer, Request, Step};
+use crate::exchange::{Exchange, ForwardedPeer, Request, Step, Subject};
 use crate::message::Message;
 use crate::types::Version;
 
@@ -83,6 +83,11 @@ impl<R: Request> Call<R> {
         self.operation
     }
 
+    /// What traces show about the request (see [`Request::subject`]).
+    pub fn subject(&self) -> Subject<'_> {
+        self.exchange.request().subject()
+    }
+
     /// The next thing to do.
     pub fn poll(&mut self) -> CallStep<'_> {
         if self.failure.is_some() {
@@ -107,6 +112,7 @@ impl<R: Request> Call<R> {
             warn_remote_bridge();
         }
         if self.phase == Phase::Connect {
+            trace_event!(trace, bridge_is_loopback, "TCP connection open, HELLO next");
             self.phase = Phase::Hello;
         }
     }
@@ -172,6 +178,15 @@ impl<R: Request> Call<R> {
                 after: self.command_timeout.unwrap_or(Duration::MAX),
             },
         };
+        #[cfg(feature = "tracing")]
+        if let Failure::Timeout { operation, after } = &failure {
+            trace_event!(
+                warn,
+                operation,
+                ?after,
+                "no answer from the SAM bridge in time"
+            );
+        }
         self.failure = Some(failure);
     }
 
@@ -213,6 +228,7 @@ impl<R: Request> Call<R> {
     /// After `HELLO`, the command's own timeout runs.
     fn advance(&mut self, now: Time) {
         if self.phase == Phase::Hello && !self.exchange.awaiting_hello() {
+            trace_event!(trace, version = %self.exchange.version(), "HELLO answered");
             self.phase = Phase::Command;
             self.deadline = deadline(now, self.command_timeout);
         }
@@ -249,7 +265,8 @@ impl Call<ForwardedPeer> {
 fn warn_remote_bridge() {
     static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
     if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
-        tracing::warn!(
+        trace_event!(
+            warn,
             "the SAM bridge is not on this host: SAM is clear text, so private keys (SESSION \
              CREATE, DEST GENERATE) and all traffic to it can be read on the way"
         );

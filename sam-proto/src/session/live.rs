@@ -5,12 +5,12 @@ use alloc::collections::VecDeque;
 
 use core::time::Duration;
 
-use super::{deadline, Failure, Operation, Time};
+use super::{deadline, Failure, Operation, SessionInfo, Time};
 use crate::client::SamConfig;
 use crate::control::{Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram};
 use crate::error::Error;
 use crate::keys::Destination;
-use crate::types::Version;
+use crate::types::{SessionId, Version};
 
 /// How long a session whose every handle is gone keeps its control socket open before it
 /// closes (see [`SessionCore::release`]).
@@ -92,6 +92,10 @@ pub struct SessionCore {
     lingering: Option<Time>,
     closed: bool,
     bridge_error: Option<Error>,
+    /// The session's ID and style, for traces (see [`SessionCore::for_session`]).
+    name: Option<(SessionId<'static>, &'static str)>,
+    /// Who asked to close: `close()` or the linger after the last handle, for traces.
+    close_asked: Option<&'static str>,
 }
 
 impl SessionCore {
@@ -108,7 +112,39 @@ impl SessionCore {
             lingering: None,
             closed: false,
             bridge_error: None,
+            name: None,
+            close_asked: None,
         }
+    }
+
+    /// The core of the control socket of the session `created` (its traces name it).
+    pub fn for_session(config: &SamConfig, created: &SessionInfo) -> SessionCore {
+        SessionCore {
+            name: Some((created.id().clone(), created.style().name())),
+            ..SessionCore::new(config, created.version())
+        }
+    }
+
+    /// The session's ID, if the core was made [`for_session`](Self::for_session).
+    pub fn session_id(&self) -> Option<&SessionId<'static>> {
+        self.name.as_ref().map(|(id, _)| id)
+    }
+
+    /// The span of the session's control loop with the `tracing` feature: its ID, style,
+    /// bridge and version.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> tracing::Span {
+        let (id, style) = match &self.name {
+            Some((id, style)) => (Some(id.as_str()), Some(*style)),
+            None => (None, None),
+        };
+        tracing::debug_span!(
+            "session",
+            session = id,
+            style,
+            bridge = %self.config.address,
+            version = %self.version(),
+        )
     }
 
     /// The version the control socket agreed to.
@@ -176,11 +212,13 @@ impl SessionCore {
         if self.is_closing() {
             return;
         }
+        self.close_asked.get_or_insert("close()");
+        trace_event!(debug, asked = self.close_asked, "closing the session");
         for q in core::mem::take(&mut self.queue) {
             self.complete(q.id, Err(Failure::SessionClosed));
         }
         if self.version() < Version::V3_2 {
-            return self.close_now();
+            return self.close_now("closed without QUIT (SAM below 3.2)");
         }
         let id = self.fresh_id();
         let wait = deadline(now, Operation::Quit.timeout(&self.config));
@@ -200,13 +238,14 @@ impl SessionCore {
     /// stream and its session closed at the same moment).
     pub fn release(&mut self, now: Time) {
         if !self.is_closing() && self.lingering.is_none() {
+            trace_event!(debug, linger = ?LINGER, "the last handle is gone: the session lingers");
             self.lingering = deadline(now, Some(LINGER)).or(Some(now));
         }
     }
 
     /// Ends the session at once: everything pending fails with [`Failure::SessionClosed`].
     pub fn shutdown(&mut self) {
-        self.close_now();
+        self.close_now("shut down");
     }
 
     /// Bytes to write now, if any. Write all of them before calling again.
@@ -239,7 +278,11 @@ impl SessionCore {
                     self.complete(flight.id, Err(failure));
                 }
             }
-            return self.close_now();
+            trace_event!(
+                warn,
+                "the SAM bridge sent what is not SAM on the control socket"
+            );
+            return self.close_now("protocol error");
         }
         self.pump();
     }
@@ -251,7 +294,7 @@ impl SessionCore {
         }
         self.socket.eof();
         self.pump();
-        self.close_now();
+        self.close_now("the bridge closed the control socket");
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) if nothing happens first.
@@ -283,13 +326,14 @@ impl SessionCore {
         }
         if self.lingering.is_some_and(|at| at <= now) {
             self.lingering = None;
+            self.close_asked = Some("linger");
             self.close(now);
         }
         if self
             .closing
             .is_some_and(|(_, at)| at.is_some_and(|at| at <= now))
         {
-            return self.close_now();
+            return self.close_now("no answer to QUIT in time");
         }
         let due = |d: Option<Time>| d.is_some_and(|d| d <= now);
         let mut expired = alloc::vec::Vec::new();
@@ -308,6 +352,12 @@ impl SessionCore {
         }
         for (id, operation) in expired {
             let after = operation.timeout(&self.config).unwrap_or_default();
+            trace_event!(
+                warn,
+                operation = operation.name(),
+                ?after,
+                "no answer from the SAM bridge in time"
+            );
             let failure = Failure::Timeout {
                 operation: operation.name(),
                 after,
@@ -324,7 +374,12 @@ impl SessionCore {
     fn complete(&mut self, id: CommandId, outcome: Result<Completion, Failure>) {
         if self.closing.is_some_and(|(quit, _)| quit == id) {
             // Our own QUIT: answered, refused or cut off, the session is over.
-            return self.close_now();
+            return self.close_now("QUIT answered or the socket closed");
+        }
+        #[cfg(feature = "tracing")]
+        match &outcome {
+            Ok(_) => tracing::trace!(?id, "command answered"),
+            Err(failure) => tracing::debug!(?id, error = %super::Traced(failure), "command failed"),
         }
         self.events.push_back(SessionEvent::Completed(id, outcome));
     }
@@ -336,6 +391,7 @@ impl SessionCore {
                 return;
             };
             let (id, operation) = (next.id, next.operation);
+            trace_command(&next.command);
             match self.socket.start(next.command) {
                 Ok(()) => {
                     self.in_flight = Some(InFlight {
@@ -372,18 +428,21 @@ impl SessionCore {
                 }
                 ControlEvent::Datagram(d) => self.events.push_back(SessionEvent::Datagram(d)),
                 ControlEvent::BridgeError(e) => {
-                    tracing::warn!(error = %e, "the SAM bridge reported an error on the session's control socket");
+                    trace_event!(warn, error = %e, "the SAM bridge reported an error on the session's control socket");
                     self.bridge_error = Some(e);
                 }
-                ControlEvent::Closed => self.close_now(),
+                ControlEvent::Closed => self.close_now("the bridge closed the control socket"),
             }
         }
     }
 
-    fn close_now(&mut self) {
+    /// Ends the session now; `why`, with who asked to close, goes to the traces.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn close_now(&mut self, why: &'static str) {
         if self.closed {
             return;
         }
+        trace_event!(debug, why, asked = self.close_asked, "session closed");
         self.closed = true;
         self.lingering = None;
         let quit = self.closing.take().map(|(id, _)| id);
@@ -403,6 +462,21 @@ impl SessionCore {
                 .push_back(SessionEvent::Completed(q.id, failure));
         }
         self.events.push_back(SessionEvent::Closed);
+    }
+}
+
+/// A command going out on the control socket, as traces show it (`PING` and `QUIT` at debug,
+/// a lookup with its name; never a datagram's payload or an option value).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_command(command: &ControlCommand<'_>) {
+    #[cfg(feature = "tracing")]
+    match command {
+        ControlCommand::Ping(_) => tracing::debug!("PING sent"),
+        ControlCommand::Quit => tracing::debug!("QUIT sent"),
+        ControlCommand::Lookup(lookup) => {
+            tracing::debug!(name = %lookup.name, "NAMING LOOKUP sent")
+        }
+        other => tracing::debug!(operation = operation_of(other).name(), "command sent"),
     }
 }
 

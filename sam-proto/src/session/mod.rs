@@ -92,6 +92,7 @@ use crate::command::{
     StreamConnect, StreamForward,
 };
 use crate::error::Error;
+use crate::exchange::Subject;
 use crate::message::Message;
 
 /// The driver's clock: time since a fixed point of the driver's choosing.
@@ -212,6 +213,24 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A [`Failure`] as traces show it: the part of an unexpected line that came back (it may be
+/// a `SESSION STATUS` with a private key) is left out.
+#[cfg(feature = "tracing")]
+pub(crate) struct Traced<'a>(pub(crate) &'a Failure);
+
+#[cfg(feature = "tracing")]
+impl fmt::Display for Traced<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Failure::Protocol {
+                operation,
+                error: Error::UnexpectedLine { expected, .. },
+            } => write!(f, "{operation}: expected a {expected} line, got another"),
+            failure => fmt::Display::fmt(failure, f),
+        }
+    }
+}
+
 /// What a driver's I/O loop runs: a [`Call`] or a [`SessionSetup`], so that one loop per
 /// runtime serves both.
 ///
@@ -239,6 +258,13 @@ pub trait Drive {
     fn handle_timeout(&mut self, now: Time);
     /// The outcome, once `poll` said [`CallStep::Done`].
     fn finish(self) -> Result<Self::Output, Failure>;
+    /// What is asked (the name of the loop's span with the `tracing` feature).
+    fn operation(&self) -> Operation;
+    /// What the loop's span shows about the request: names, never a key or a password
+    /// (nothing by default).
+    fn subject(&self) -> Subject<'_> {
+        Subject::default()
+    }
 }
 
 impl<R: crate::exchange::Request> Drive for Call<R> {
@@ -267,6 +293,12 @@ impl<R: crate::exchange::Request> Drive for Call<R> {
     }
     fn finish(self) -> Result<R::Output, Failure> {
         Call::finish(self)
+    }
+    fn operation(&self) -> Operation {
+        Call::operation(self)
+    }
+    fn subject(&self) -> Subject<'_> {
+        Call::subject(self)
     }
 }
 
@@ -298,5 +330,11 @@ impl Drive for SessionSetup {
     }
     fn finish(self) -> Result<SessionInfo, Failure> {
         SessionSetup::finish(self)
+    }
+    fn operation(&self) -> Operation {
+        Operation::SessionCreate
+    }
+    fn subject(&self) -> Subject<'_> {
+        SessionSetup::subject(self)
     }
 }

@@ -7,7 +7,7 @@ use super::{Call, CallStep, Failure, Operation, SessionInfo, Time};
 use crate::client::{retry_primary_as_master, DatagramDelivery, SamConfig, SessionOptions};
 use crate::command::SessionCreate;
 use crate::error::Error;
-use crate::exchange::Request;
+use crate::exchange::{Request, Subject};
 use crate::keys::PrivateKeys;
 use crate::line::Line;
 use crate::message::Message;
@@ -41,6 +41,12 @@ impl Request for CreateSession {
     }
     fn on_line(&mut self, line: &Line<'_>, index: usize) -> Option<Result<PrivateKeys, Error>> {
         self.command(Version::V3_1).on_line(line, index)
+    }
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            style: Some(self.options.style.name()),
+            ..Subject::session(self.id.as_str())
+        }
     }
 }
 
@@ -115,6 +121,12 @@ impl SessionSetup {
             false
         };
         if retry {
+            trace_event!(
+                debug,
+                master = self.retried_master,
+                udp = self.retried_udp,
+                "SESSION CREATE again on a new socket (MASTER for PRIMARY, or HOST/PORT)"
+            );
             let request = self.request.clone();
             match Call::new(&self.config, Operation::SessionCreate, request, now) {
                 Ok(call) => self.call = call,
@@ -166,6 +178,11 @@ impl SessionSetup {
 
     fn needs_udp(&self) -> bool {
         self.request.options.style.uses_udp()
+    }
+
+    /// What traces show about the session being created: its ID and style.
+    pub fn subject(&self) -> Subject<'_> {
+        self.request.subject()
     }
 
     /// The created session, once `poll` said `Done`.
