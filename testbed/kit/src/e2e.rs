@@ -498,9 +498,16 @@ macro_rules! sam_e2e_suite {
             let fx = fixture();
             run(task!({
                 let _exclusive = aw!(lock(&fx.b_accepts));
-                let retried = aw!(within(60, "50 streams", task!({
+                // How far each side got, for the failure message: a stream lost by the bridge
+                // shows as accepted < connected, or as an echo that never came back.
+                let progress: std::sync::Arc<[std::sync::atomic::AtomicUsize; 4]> =
+                    std::sync::Arc::new(Default::default());
+                let counted = progress.clone();
+                let finished = aw!(give_up_after(60, task!({
+                    let progress = counted;
                     const N: usize = 50;
                     let b = fx.b.clone();
+                    let accepted = progress.clone();
                     let acceptor = spawn(task!({
                         let mut incoming = b.incoming();
                         let mut echoes = Vec::new();
@@ -510,10 +517,13 @@ macro_rules! sam_e2e_suite {
                                 .expect("stream of streams ended")
                                 .expect("accept")
                                 .stream;
+                            accepted[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let echoed = accepted.clone();
                             echoes.push(spawn(task!({
                                 let mut buf = vec![0u8; 4096];
                                 aw!(stream.read_exact(&mut buf)).expect("read");
                                 aw!(stream.write_all(&buf)).expect("echo");
+                                echoed[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 // Keep the stream open until the connector has read the echo.
                                 let _ = aw!(stream.read(&mut [0u8; 1]));
                             })));
@@ -529,6 +539,7 @@ macro_rules! sam_e2e_suite {
                         let a = fx.a.clone();
                         let dest = dest.clone();
                         let refused = refused.clone();
+                        let connected = progress.clone();
                         connectors.push(spawn(task!({
                             let data = $crate::data::xorshift_bytes(4096, 1000 + i as u64);
                             // emissary answers CANT_REACH_PEER to some of 50 connects at once:
@@ -546,10 +557,12 @@ macro_rules! sam_e2e_suite {
                                     other => break other.expect("connect"),
                                 }
                             };
+                            connected[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             aw!(stream.write_all(&data)).expect("write");
                             let mut back = vec![0u8; 4096];
                             aw!(stream.read_exact(&mut back)).expect("read echo");
                             assert_eq!(back, data, "stream {i} echoed its own data");
+                            connected[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         })));
                     }
                     let mut ok = 0;
@@ -561,6 +574,17 @@ macro_rules! sam_e2e_suite {
                     aw!(join(acceptor));
                     refused.load(std::sync::atomic::Ordering::Relaxed)
                 })));
+                let count = |i: usize| progress[i].load(std::sync::atomic::Ordering::Relaxed);
+                let Some(retried) = finished else {
+                    panic!(
+                        "50 streams did not finish within 60 s: {} connected, {} accepted, {} \
+                         echoed by the acceptor, {} echoes back at the connector",
+                        count(2),
+                        count(0),
+                        count(1),
+                        count(3)
+                    );
+                };
                 let detail = match retried {
                     0 => String::new(),
                     n => format!("{n} connects refused CANT_REACH_PEER, then made"),
