@@ -337,6 +337,10 @@ publish_dry_run() {
         echo "(a non-root ./scripts/test.sh ran it before re-running itself inside unshare -rn)"
         return 99
     fi
+    # cargo keeps the sources it unpacked for the dry run's local registry and does not unpack a
+    # crate of the same name and version again: a second run would verify the first run's code.
+    local v; v=$(cargo pkgid -p sam-proto | sed 's/.*[#@]//')
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/sam-{proto,tokio,async-std,blocking}-"$v"
     cargo publish --dry-run --workspace
 }
 
