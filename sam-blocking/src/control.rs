@@ -5,7 +5,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use sam_proto::client::{block_on, control_loop, ControlInput, ControlIo, DatagramCounts};
@@ -31,7 +31,7 @@ pub(crate) struct Control {
     /// Our end of the control socket (where the bridge forwards datagrams to) and the bridge's.
     pub(crate) local: SocketAddr,
     pub(crate) bridge: SocketAddr,
-    inputs: Sender<ControlInput<Waiter>>,
+    inputs: SyncSender<ControlInput<Waiter>>,
     /// Datagrams delivered on the control socket, not yet read (at most `DATAGRAM_QUEUE`).
     datagrams: Mutex<Receiver<ReceivedDatagram>>,
     /// What the session's datagram path dropped.
@@ -50,7 +50,7 @@ impl Control {
     ) -> Result<Control> {
         // A write blocked this long ends the session: the bridge no longer reads.
         socket.set_write_timeout(Some(config.connect_timeout))?;
-        let (inputs, inbox) = mpsc::channel();
+        let (inputs, inbox) = mpsc::sync_channel(16); // bounded: a fast bridge waits in TCP
         let (deliver, datagrams) = mpsc::sync_channel(DATAGRAM_QUEUE);
         let (counts, closed) = (Arc::<DatagramCounts>::default(), Closed::default());
         let (local, bridge) = (socket.local_addr()?, socket.peer_addr()?);
@@ -168,7 +168,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The reader thread: the bridge's bytes to the control thread, until either end is gone.
-fn read_loop(mut reader: TcpStream, inputs: &Sender<ControlInput<Waiter>>) {
+fn read_loop(mut reader: TcpStream, inputs: &SyncSender<ControlInput<Waiter>>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let bytes = match reader.read(&mut buf) {
