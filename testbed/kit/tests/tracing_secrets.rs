@@ -288,6 +288,29 @@ fn check(adapter: &str, setup: &Setup) {
     );
 }
 
+/// The scenario, written once: `$sam` is the adapter, `$name` its name in the bridge's script,
+/// and `$($aw)*` what follows each call (`.await` in the async adapters, nothing in
+/// sam-blocking).
+macro_rules! scenario {
+    ($sam:ident, $name:literal, $setup:ident $(, $aw:tt)*) => {{
+        let sam = $sam::Sam::new($setup.config.clone());
+        let session = sam.session($setup.options.clone()) $(.$aw)* .expect("session");
+        assert!(!format!("{session:?}").contains(SECRET));
+        let on_session = session.lookup(concat!($name, "-on-session.i2p")) $(.$aw)*;
+        assert_eq!(on_session.expect("lookup"), $setup.peer);
+        let connected = session.connect($setup.peer.to_base64().as_str()) $(.$aw)*;
+        let _stream = connected.expect("connect");
+        let incoming = session.accept() $(.$aw)* .expect("accept");
+        assert_eq!(incoming.peer.as_ref(), Some(&$setup.peer));
+        let alone = sam.lookup(concat!($name, "-alone.i2p")) $(.$aw)*;
+        assert_eq!(alone.expect("lookup"), $setup.peer);
+        let short = $sam::Sam::new($setup.short.clone());
+        short.lookup(concat!($name, "-never.i2p")) $(.$aw)* .expect_err("no answer");
+        session.close() $(.$aw)*;
+        assert!(session.is_closed());
+    }};
+}
+
 #[test]
 fn tokio_traces_the_session_and_never_a_key_or_a_password() {
     guard(|| {
@@ -296,33 +319,7 @@ fn tokio_traces_the_session_and_never_a_key_or_a_password() {
             .build()
             .unwrap();
         let setup = setup("tokio");
-        rt.block_on(async {
-            let sam = sam_tokio::Sam::new(setup.config.clone());
-            let session = sam.session(setup.options.clone()).await.expect("session");
-            assert!(!format!("{session:?}").contains(SECRET));
-            let on_session = session
-                .lookup("tokio-on-session.i2p")
-                .await
-                .expect("lookup");
-            assert_eq!(on_session, setup.peer);
-            let _stream = session
-                .connect(setup.peer.to_base64().as_str())
-                .await
-                .expect("connect");
-            let incoming = session.accept().await.expect("accept");
-            assert_eq!(incoming.peer.as_ref(), Some(&setup.peer));
-            assert_eq!(
-                sam.lookup("tokio-alone.i2p").await.expect("lookup"),
-                setup.peer
-            );
-            let short = sam_tokio::Sam::new(setup.short.clone());
-            short
-                .lookup("tokio-never.i2p")
-                .await
-                .expect_err("no answer");
-            session.close().await;
-            assert!(session.is_closed());
-        });
+        rt.block_on(async { scenario!(sam_tokio, "tokio", setup, await) });
         check("tokio", &setup);
     });
 }
@@ -331,24 +328,7 @@ fn tokio_traces_the_session_and_never_a_key_or_a_password() {
 fn blocking_traces_the_session_and_never_a_key_or_a_password() {
     guard(|| {
         let setup = setup("blocking");
-        let sam = sam_blocking::Sam::new(setup.config.clone());
-        let session = sam.session(setup.options.clone()).expect("session");
-        assert!(!format!("{session:?}").contains(SECRET));
-        let on_session = session.lookup("blocking-on-session.i2p").expect("lookup");
-        assert_eq!(on_session, setup.peer);
-        let _stream = session
-            .connect(setup.peer.to_base64().as_str())
-            .expect("connect");
-        let incoming = session.accept().expect("accept");
-        assert_eq!(incoming.peer.as_ref(), Some(&setup.peer));
-        assert_eq!(
-            sam.lookup("blocking-alone.i2p").expect("lookup"),
-            setup.peer
-        );
-        let short = sam_blocking::Sam::new(setup.short.clone());
-        short.lookup("blocking-never.i2p").expect_err("no answer");
-        session.close();
-        assert!(session.is_closed());
+        scenario!(sam_blocking, "blocking", setup);
         check("blocking", &setup);
     });
 }
@@ -357,33 +337,7 @@ fn blocking_traces_the_session_and_never_a_key_or_a_password() {
 fn async_std_traces_the_session_and_never_a_key_or_a_password() {
     guard(|| {
         let setup = setup("async_std");
-        async_std::task::block_on(async {
-            let sam = sam_async_std::Sam::new(setup.config.clone());
-            let session = sam.session(setup.options.clone()).await.expect("session");
-            assert!(!format!("{session:?}").contains(SECRET));
-            let on_session = session
-                .lookup("async_std-on-session.i2p")
-                .await
-                .expect("lookup");
-            assert_eq!(on_session, setup.peer);
-            let _stream = session
-                .connect(setup.peer.to_base64().as_str())
-                .await
-                .expect("connect");
-            let incoming = session.accept().await.expect("accept");
-            assert_eq!(incoming.peer.as_ref(), Some(&setup.peer));
-            assert_eq!(
-                sam.lookup("async_std-alone.i2p").await.expect("lookup"),
-                setup.peer
-            );
-            let short = sam_async_std::Sam::new(setup.short.clone());
-            short
-                .lookup("async_std-never.i2p")
-                .await
-                .expect_err("no answer");
-            session.close().await;
-            assert!(session.is_closed());
-        });
+        async_std::task::block_on(async { scenario!(sam_async_std, "async_std", setup, await) });
         check("async_std", &setup);
     });
 }
