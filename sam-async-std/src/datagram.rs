@@ -2,7 +2,7 @@
 
 use async_net::UdpSocket;
 use futures_lite::FutureExt;
-use sam_proto::client::{default_udp_bridge, DatagramInbox, Received};
+use sam_proto::client::{udp_bridge_with, DatagramInbox, Received};
 use sam_proto::datagram::UdpHeader;
 use sam_proto::keys::Destination;
 
@@ -29,12 +29,8 @@ impl DatagramSocket {
         }
         session.info.check_datagrams()?;
         let udp = session.udp.clone().ok_or(Error::SessionClosed)?;
-        let bridge = match &session.config().udp_address {
-            Some(address) => async_net::resolve(address.as_str()).await?.first().copied(),
-            None => Some(default_udp_bridge(session.shared.bridge)?),
-        };
-        let why = "no usable SAM UDP address for the bridge";
-        let bridge = bridge.ok_or_else(|| Error::InvalidInput(why.to_owned()))?;
+        let resolve = |at: String| async move { async_net::resolve(at).await };
+        let bridge = udp_bridge_with(session.config(), session.shared.bridge, resolve).await?;
         let counts = session.shared.control.counts.clone();
         let inbox = DatagramInbox::new(&session.info, bridge, counts);
         let session = session.clone();

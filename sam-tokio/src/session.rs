@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use sam_proto::client::Target;
-use sam_proto::client::{default_udp_bridge, random_seed, Accepts};
+use sam_proto::client::{random_seed, udp_bridge_with, Accepts};
 use sam_proto::control::{Completion, ControlCommand};
 use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
@@ -179,12 +179,8 @@ impl Session {
             .clone()
             .filter(|_| !self.is_closed())
             .ok_or(Error::SessionClosed)?;
-        let bridge = match &self.config().udp_address {
-            Some(addr) => tokio::net::lookup_host(addr.as_str()).await?.next(),
-            None => Some(default_udp_bridge(self.shared.bridge)?),
-        };
-        let bridge =
-            bridge.ok_or_else(|| Error::InvalidInput("SAM_UDP_ADDR resolves to nothing".into()))?;
+        let resolve = |at: String| async move { Ok(tokio::net::lookup_host(at).await?.collect()) };
+        let bridge = udp_bridge_with(self.config(), self.shared.bridge, resolve).await?;
         Ok(DatagramSocket::new(self.clone(), udp, bridge))
     }
 

@@ -417,16 +417,34 @@ pub fn udp_bridge(
     config: &SamConfig,
     control_peer: std::net::SocketAddr,
 ) -> ClientResult<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
+    let resolve = |address: String| {
+        use std::net::ToSocketAddrs;
+        core::future::ready(address.to_socket_addrs().map(Iterator::collect))
+    };
+    super::block_on(udp_bridge_with(config, control_peer, resolve))
+}
+
+/// [`udp_bridge`] with the runtime's resolver (`resolve` is called only when
+/// [`SamConfig::udp_address`] is set).
+#[doc(hidden)]
+pub async fn udp_bridge_with<F, R>(
+    config: &SamConfig,
+    control_peer: std::net::SocketAddr,
+    resolve: F,
+) -> ClientResult<std::net::SocketAddr>
+where
+    F: FnOnce(String) -> R,
+    R: core::future::Future<Output = std::io::Result<std::vec::Vec<std::net::SocketAddr>>>,
+{
     let Some(address) = &config.udp_address else {
         return default_udp_bridge(control_peer);
     };
-    let why = || {
+    let resolved = resolve(address.clone()).await?;
+    resolved.first().copied().ok_or_else(|| {
         ClientError::InvalidInput(alloc::format!(
             "SAM UDP address {address:?} resolves to nothing"
         ))
-    };
-    address.to_socket_addrs()?.next().ok_or_else(why)
+    })
 }
 
 /// An active `STREAM FORWARD` (the adapters' `Forward`): the bridge connects to

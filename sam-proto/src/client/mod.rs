@@ -69,9 +69,9 @@ pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 pub use error::{ClientError, ClientResult};
 #[cfg(feature = "std")]
 pub use host::{
-    default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, udp_bridge, AcceptIter,
-    AcceptedStream, Accepts, BoxFuture, DatagramCounts, DatagramInbox, Forward, Incoming, Peer,
-    Target, DATAGRAM_QUEUE,
+    default_udp_bridge, forwarded_by_bridge, ping_command, random_seed, udp_bridge,
+    udp_bridge_with, AcceptIter, AcceptedStream, Accepts, BoxFuture, DatagramCounts, DatagramInbox,
+    Forward, Incoming, Peer, Target, DATAGRAM_QUEUE,
 };
 #[cfg(feature = "std")]
 pub use io::{
