@@ -21,7 +21,7 @@ pub use sam_proto;
 /// The error of every operation, shared by the three adapters (`ClientError` in sam-proto).
 pub use sam_proto::client::ClientError as Error;
 pub use sam_proto::client::{
-    ConnectOptions, DatagramDelivery, Received, SamConfig, SessionOptions, Style,
+    ConnectOptions, DatagramDelivery, ForwardOptions, Received, SamConfig, SessionOptions, Style,
     SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};

@@ -12,7 +12,7 @@ use sam_proto::session::{Call, SessionCore, SessionInfo, SessionSetup};
 
 use crate::control::Control;
 use crate::driver::{bind_udp, now, run};
-use crate::{DatagramSocket, Error, Result, SamConfig, Stream, SubsessionOptions};
+use crate::{DatagramSocket, Error, ForwardOptions, Result, SamConfig, Stream, SubsessionOptions};
 
 /// A stream opened to us: from [`Session::accept`], [`Session::incoming`] or
 /// [`read_forwarded`], with who opened it.
@@ -145,11 +145,12 @@ impl Session {
         })
     }
 
-    /// Has the bridge connect to `local` for each incoming stream (whose first line
-    /// [`read_forwarded`] reads), for as long as the returned [`Forward`] lives.
-    pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let call = self.info.forward(self.config(), local, now())?;
-        Ok(Forward::new(self.stream(call).await?.0, local))
+    /// Has the bridge connect to `to` (an address, or [`ForwardOptions`] for `SILENT`) for each
+    /// incoming stream (whose first line [`read_forwarded`] reads) while the [`Forward`] lives.
+    pub async fn forward(&self, to: impl Into<ForwardOptions>) -> Result<Forward> {
+        let to = to.into();
+        let call = self.info.forward(self.config(), to, now())?;
+        Ok(Forward::new(self.stream(call).await?.0, to))
     }
 
     /// Resolves a host name, `.b32.i2p` address, base64 destination or `ME` on the session's

@@ -1,6 +1,6 @@
 //! Sessions: one destination on the bridge, its streams, lookups and datagrams.
 
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
 
 use crate::control::Control;
 use crate::driver::{now, run};
-use crate::{DatagramSocket, Error, Result, SamConfig, Stream};
+use crate::{DatagramSocket, Error, ForwardOptions, Result, SamConfig, Stream};
 
 /// A stream someone opened to us, and who opened it.
 pub type Incoming = sam_proto::client::Incoming<Stream>;
@@ -109,10 +109,11 @@ impl Session {
         IncomingStreams::new(move || session.accept())
     }
 
-    /// Has the bridge connect to `local` for every incoming stream while the [`Forward`] lives.
-    pub fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let (stream, ()) = self.stream(self.info.forward(self.config(), local, now()))?;
-        Ok(Forward::new(stream, local))
+    /// Has the bridge connect to `to` for every incoming stream while the [`Forward`] lives.
+    pub fn forward(&self, to: impl Into<ForwardOptions>) -> Result<Forward> {
+        let to = to.into();
+        let (stream, ()) = self.stream(self.info.forward(self.config(), to, now()))?;
+        Ok(Forward::new(stream, to))
     }
 
     /// Resolves `name` on the session's control socket (also `ME`).

@@ -28,8 +28,7 @@ pub type StreamReadHalf = Stream<Arc<TcpStream>>;
 impl Stream {
     sam_proto::__stream_parts!(TcpStream, Session);
 
-    /// Another handle to the same socket ([`TcpStream::try_clone`]), e.g. to write from another
-    /// thread; the [`buffered`](Stream::buffered) bytes stay with `self`.
+    /// Another handle to the socket ([`TcpStream::try_clone`]); buffered bytes stay with `self`.
     pub fn try_clone(&self) -> io::Result<Stream> {
         let mut clone = Stream::new(self.socket.try_clone()?, Vec::new(), self.session.clone());
         clone.peer = self.peer.clone();

@@ -19,7 +19,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub use keyfile::{load_keys, save_keys};
 pub use sam::Sam;
 pub use sam_proto::client::{
-    ConnectOptions, DatagramDelivery, Received, SessionOptions, Style, SubsessionOptions,
+    ConnectOptions, DatagramDelivery, ForwardOptions, Received, SessionOptions, Style,
+    SubsessionOptions,
 };
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};

@@ -15,7 +15,9 @@ use crate::control::ControlHandle;
 use crate::datagram::DatagramSocket;
 use crate::driver::{now, run};
 use crate::stream::Stream;
-use crate::{ConnectOptions, Error, Result, SamConfig, SessionOptions, SubsessionOptions};
+use crate::{
+    ConnectOptions, Error, ForwardOptions, Result, SamConfig, SessionOptions, SubsessionOptions,
+};
 
 /// A stream someone opened to us, and who opened it.
 pub type Incoming = sam_proto::client::Incoming<Stream>;
@@ -138,10 +140,11 @@ impl Session {
         })
     }
 
-    /// Has the bridge connect to `local` for every incoming stream while the [`Forward`] lives.
-    pub async fn forward(&self, local: SocketAddr) -> Result<Forward> {
-        let call = self.info.forward(self.config(), local, now())?;
-        Ok(Forward::new(self.stream(call).await?.0, local))
+    /// Has the bridge connect to `to` for every incoming stream while the [`Forward`] lives.
+    pub async fn forward(&self, to: impl Into<ForwardOptions>) -> Result<Forward> {
+        let to = to.into();
+        let call = self.info.forward(self.config(), to, now())?;
+        Ok(Forward::new(self.stream(call).await?.0, to))
     }
 
     /// Resolves `name` on the session's control socket.

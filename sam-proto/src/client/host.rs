@@ -457,7 +457,7 @@ where
 /// ```
 /// #![deny(unused_must_use)]
 /// # fn forward() -> sam_proto::client::Forward<()> {
-/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse().unwrap())
+/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse::<std::net::SocketAddr>().unwrap().into())
 /// # }
 /// let forward = forward();
 /// assert_eq!(forward.local_addr().port(), 8080);
@@ -468,7 +468,7 @@ where
 /// ```compile_fail
 /// #![deny(unused_must_use)]
 /// # fn forward() -> sam_proto::client::Forward<()> {
-/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse().unwrap())
+/// #     sam_proto::client::Forward::new((), "127.0.0.1:8080".parse::<std::net::SocketAddr>().unwrap().into())
 /// # }
 /// forward(); // error: unused `Forward` that must be used
 /// ```
@@ -476,21 +476,26 @@ where
 #[must_use = "forwarding stops when the Forward is dropped"]
 pub struct Forward<S> {
     _socket: S,
-    local: std::net::SocketAddr,
+    options: super::ForwardOptions,
 }
 
 impl<S> Forward<S> {
-    /// Forwarding to `local`, held open by `socket`.
+    /// Forwarding as `options` asked, held open by `socket`.
     #[doc(hidden)]
-    pub fn new(socket: S, local: std::net::SocketAddr) -> Forward<S> {
+    pub fn new(socket: S, options: super::ForwardOptions) -> Forward<S> {
         Forward {
             _socket: socket,
-            local,
+            options,
         }
     }
 
     /// Where the bridge connects to.
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.local
+        self.options.local
+    }
+
+    /// `true` when the bridge writes no peer line (`SILENT=true`).
+    pub fn is_silent(&self) -> bool {
+        self.options.silent
     }
 }

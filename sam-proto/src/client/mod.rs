@@ -63,6 +63,8 @@ mod io;
 #[cfg(feature = "std")]
 mod keyfile;
 mod leftover;
+#[cfg(feature = "std")]
+mod service;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
@@ -81,6 +83,8 @@ pub use io::{
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
+#[cfg(feature = "std")]
+pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
 /// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps
@@ -88,7 +92,7 @@ pub use leftover::Leftover;
 pub const QUIT_WAIT: core::time::Duration = core::time::Duration::from_secs(2);
 
 use alloc::borrow::Cow;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -503,12 +507,61 @@ impl ConnectOptions {
     }
 }
 
-/// The `STREAM FORWARD` that sends session `id`'s incoming streams to `host:port`.
-#[doc(hidden)]
-pub fn forward_command(id: SessionId<'static>, host: String, port: u16) -> StreamForward<'static> {
-    let mut command = StreamForward::new(id, port);
-    command.host = Some(Cow::Owned(host));
-    command
+/// Options for a `STREAM FORWARD`: where the bridge connects for each incoming stream, and
+/// whether it first writes the peer's destination line.
+///
+/// A [`SocketAddr`](core::net::SocketAddr) converts into the default (peer line written), so
+/// `session.forward(addr)` keeps working; `SILENT=true` suits an unmodified service, such as
+/// an HTTP server, that must see the peer's bytes only:
+///
+/// ```
+/// use sam_proto::client::ForwardOptions;
+///
+/// let web_server = "127.0.0.1:8080".parse().unwrap();
+/// let options = ForwardOptions::new(web_server).silent(true);
+/// assert!(options.silent);
+/// assert_eq!(ForwardOptions::from(web_server), ForwardOptions::new(web_server));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ForwardOptions {
+    /// Where the bridge connects to (an IP address and port on the bridge's host).
+    pub local: core::net::SocketAddr,
+    /// `SILENT=true`: no peer line before the data, so the peer is unknown to the service.
+    pub silent: bool,
+}
+
+impl ForwardOptions {
+    /// Forwarding to `local`, with the peer line (`SILENT=false`).
+    pub fn new(local: core::net::SocketAddr) -> ForwardOptions {
+        ForwardOptions {
+            local,
+            silent: false,
+        }
+    }
+
+    /// `SILENT=true`: the bridge writes no peer line, only the peer's bytes.
+    #[must_use]
+    pub fn silent(mut self, silent: bool) -> ForwardOptions {
+        self.silent = silent;
+        self
+    }
+
+    /// The `STREAM FORWARD` that sends session `id`'s incoming streams to `local`.
+    #[doc(hidden)]
+    pub fn forward_command(&self, id: SessionId<'static>) -> StreamForward<'static> {
+        let mut command = StreamForward::new(id, self.local.port());
+        command.host = Some(Cow::Owned(self.local.ip().to_string()));
+        // Absent rather than `SILENT=false`: every bridge knows the default.
+        command.silent = self.silent.then_some(true);
+        command
+    }
+}
+
+impl From<core::net::SocketAddr> for ForwardOptions {
+    fn from(local: core::net::SocketAddr) -> ForwardOptions {
+        ForwardOptions::new(local)
+    }
 }
 
 /// A datagram received by a session, whichever way the bridge delivered it.

@@ -5,7 +5,7 @@ use alloc::string::ToString;
 
 use super::{Call, Failure, Operation, Time};
 use crate::client::{
-    forward_command, ConnectOptions, DatagramDelivery, SamConfig, Style, SubsessionOptions,
+    ConnectOptions, DatagramDelivery, ForwardOptions, SamConfig, Style, SubsessionOptions,
 };
 use crate::command::{NamingLookup, SessionRemove, StreamAccept, StreamConnect, StreamForward};
 use crate::control::ControlCommand;
@@ -116,14 +116,14 @@ impl SessionInfo {
         Call::new(config, Operation::StreamAccept, command, now)
     }
 
-    /// `STREAM FORWARD` to `host` (an IP literal) and `port`.
+    /// `STREAM FORWARD` to `options.local` (an IP literal and port), `SILENT` as asked.
     pub fn forward(
         &self,
         config: &SamConfig,
-        local: core::net::SocketAddr,
+        options: ForwardOptions,
         now: Time,
     ) -> Result<Call<StreamForward<'static>>, Failure> {
-        let command = forward_command(self.id.clone(), local.ip().to_string(), local.port());
+        let command = options.forward_command(self.id.clone());
         Call::new(config, Operation::StreamForward, command, now)
     }
 

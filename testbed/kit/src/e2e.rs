@@ -1087,7 +1087,7 @@ macro_rules! sam_e2e_suite {
                     assert!(matches!(aw!(fx.c.accept()), Err(Error::SessionClosed)));
                     assert!(matches!(aw!(fx.c.lookup("ME")), Err(Error::SessionClosed)));
                     assert!(matches!(
-                        aw!(fx.c.forward("127.0.0.1:9".parse().unwrap())),
+                        aw!(fx.c.forward("127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap())),
                         Err(Error::SessionClosed)
                     ));
                 })));

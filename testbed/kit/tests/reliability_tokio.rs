@@ -671,7 +671,9 @@ async fn router_killed(ctx: Arc<Ctx>) {
         assert_session_closed("K1.lookup", k1.lookup("ME").await.map(|_| ()));
         assert_session_closed(
             "K2.forward",
-            k2.forward("127.0.0.1:9".parse().unwrap()).await.map(|_| ()),
+            k2.forward("127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap())
+                .await
+                .map(|_| ()),
         );
         let mut incoming = k2.incoming();
         let first = next_incoming(&mut incoming).await;
