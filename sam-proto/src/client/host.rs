@@ -449,7 +449,10 @@ where
 
 /// An active `STREAM FORWARD` (the adapters' `Forward`): the bridge connects to
 /// [`local_addr`](Forward::local_addr) for every incoming stream while it lives. It holds the
-/// forwarding socket (which keeps its session alive); dropping it stops forwarding.
+/// forwarding socket (which keeps its session alive); dropping it stops forwarding on i2pd and
+/// Java I2P. emissary 0.4 goes on forwarding until the session ends, and refuses any later
+/// `STREAM ACCEPT` or `STREAM FORWARD` on that session (`I2P_ERROR`): give a forward a session
+/// of its own.
 ///
 /// It is `#[must_use]`: `session.forward(addr).await?;` would stop forwarding at once, and
 /// the compiler says so. A forward that is kept compiles without a warning:

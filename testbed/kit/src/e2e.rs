@@ -62,7 +62,7 @@ macro_rules! sam_e2e_suite {
 
         use $glue::*;
         use $sam::{
-            load_keys, read_forwarded, save_keys, ConnectOptions, DatagramDelivery, Error,
+            load_keys, read_forwarded, save_keys, ConnectOptions, DatagramDelivery, Error, ForwardOptions,
             PrivateKeys, ResultCode,
             Sam, SamConfig, Session, SessionOptions, SigType, Style, SubsessionOptions, Version,
         };
@@ -103,8 +103,10 @@ macro_rules! sam_e2e_suite {
             b_accepts: Mutex<()>,
             /// Stream session that `closing_the_session_ends_its_streams` closes.
             c: Session,
-            /// Stream session used only for FORWARD.
+            /// Stream sessions used only for FORWARD: `f` with the peer line, `g` SILENT
+            /// (emissary takes one FORWARD per session, even after the first one ended).
             f: Session,
+            g: Session,
             /// Stream session whose accepts `hundred_cancelled_accepts_then_one_that_works`
             /// cancels.
             x: Session,
@@ -219,6 +221,7 @@ macro_rules! sam_e2e_suite {
                 options(Style::Stream),                // b
                 options(Style::Stream),                // c
                 options(Style::Stream),                // f
+                options(Style::Stream),                // g
                 options(Style::Stream),                // x
                 options(Style::Stream).with_keys(k),   // k
                 options(Style::Primary),               // p
@@ -257,6 +260,7 @@ macro_rules! sam_e2e_suite {
                 b_accepts: Mutex::new(()),
                 c: next()?,
                 f: next()?,
+                g: next()?,
                 x: next()?,
                 k: next()?,
                 keys_path,
@@ -621,6 +625,33 @@ macro_rules! sam_e2e_suite {
                     drop(forward);
                 })));
                 $crate::matrix::pass(ADAPTER, "STREAM FORWARD: peer line, then data both ways", "");
+            }))
+        }
+
+        #[test]
+        fn silent_forward_gives_the_data_only() {
+            let fx = fixture();
+            run(task!({
+                // An unmodified service sees the peer's bytes only.
+                aw!(within(30, "silent forward", task!({
+                    let listener = aw!(TcpListener::bind("127.0.0.1:0")).unwrap();
+                    let to = ForwardOptions::new(listener.local_addr().unwrap()).silent(true);
+                    let forward = aw!(fx.g.forward(to)).expect("STREAM FORWARD SILENT=true");
+                    assert!(forward.is_silent());
+                    let mut stream = aw!(fx.a.connect(fx.g.destination()))
+                        .expect("A connects to G");
+                    aw!(stream.write_all(b"silent-data\n")).unwrap();
+                    let (mut tcp, _) = aw!(listener.accept()).unwrap();
+                    let mut data = [0u8; 12];
+                    aw!(tcp.read_exact(&mut data)).unwrap();
+                    assert_eq!(&data, b"silent-data\n", "the first bytes are the peer's data");
+                    aw!(tcp.write_all(b"reply\n")).unwrap();
+                    let mut reply = [0u8; 6];
+                    aw!(stream.read_exact(&mut reply)).unwrap();
+                    assert_eq!(&reply, b"reply\n");
+                    drop(forward);
+                })));
+                $crate::matrix::pass(ADAPTER, "STREAM FORWARD SILENT=true: data only, both ways", "");
             }))
         }
 
