@@ -313,6 +313,7 @@ fn closing_the_serving_session_ends_serve_with_session_closed() {
             match get_once(&client, &url).await {
                 Ok((StatusCode::OK, body)) => {
                     assert_eq!(parse_echo(&body).word, "alive");
+                    eprintln!("web: GET {url} in {:.1?}", started.elapsed());
                     break;
                 }
                 Ok(other) => panic!("{other:?}"),
