@@ -2,7 +2,7 @@
 //! destination (`sam_tokio::web`) and fetched from another with hyper-util's client over
 //! `sam_tokio::http::Connector`, against a real SAM bridge (the offline i2pd testbed); and,
 //! against the kit's scripted bridge, accept refusals that the listener retries (no router
-//! produces those on demand).
+//! produces those on demand) and what the connector sends (`TO_PORT`, lookups, the cache).
 //!
 //! The router tests need `SAM_ADDR` (start the bridge with `testbed/testbed.sh start DIR PORT`
 //! and export its settings, e.g. `scripts/lib.sh`'s `export_bridge_env`); `SAM_SESSION_OPTIONS`
@@ -444,4 +444,98 @@ async fn two_refused_accepts_are_retried_with_backoff_and_the_third_serves() {
         matches!(ended, Some(Error::SessionClosed)),
         "the error that ended serve: {ended:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_sends_the_uri_port_caches_names_and_forgets_them_after_a_failed_connect() {
+    use sam_testkit::hostile::{naming_ok, stream_ok, stream_refused};
+    use sam_tokio::ResultCode;
+
+    let bridge = Arc::new(HostileBridge::playing());
+    let sam = Sam::new(bridge.config_with(Duration::from_secs(5)));
+    let (session, mut control) = tokio::join!(
+        sam.session(SessionOptions::new(Style::Stream)),
+        play({
+            let bridge = bridge.clone();
+            move || {
+                let mut control = bridge.next_played();
+                control.create("3.2", &ed25519_keys(4));
+                control
+            }
+        })
+    );
+    let session = session.expect("session");
+    let connector = Connector::new(session.clone());
+
+    // Not an I2P http URI: refused before anything reaches the bridge.
+    for bad in ["ftp://site.i2p/", "http://example.com/", "/relative"] {
+        let uri: Uri = bad.parse().expect("a URI");
+        match connector.connect(&uri).await {
+            Err(Error::InvalidInput(_)) => {}
+            other => panic!("{bad}: {:?}", other.map(|_| "a stream")),
+        }
+    }
+    assert_eq!(connector.lookups(), 0);
+
+    let site = peer(9);
+    let connect_line = [
+        "STREAM CONNECT ID=",
+        session.id(),
+        " DESTINATION=",
+        &site.to_base64(),
+    ]
+    .concat();
+    // 1: looked up, then connected with the URI's port as TO_PORT (SAM 3.2).
+    let uri: Uri = "http://Site.i2p:8080/page".parse().unwrap();
+    let bridge_side = play({
+        let (bridge, site, connect_line) = (bridge.clone(), site.clone(), connect_line.clone());
+        move || {
+            assert_eq!(control.line(), "NAMING LOOKUP NAME=site.i2p\n");
+            control.send(naming_ok("site.i2p", &site));
+            let mut conn = bridge.next_played();
+            conn.hello("3.2");
+            let line = conn.expect("STREAM CONNECT ");
+            assert!(line.starts_with(&connect_line), "{line}");
+            assert!(line.contains(" TO_PORT=8080"), "{line}");
+            conn.send(stream_ok());
+            (control, conn, line)
+        }
+    });
+    let (stream, (mut control, _conn, line)) = tokio::join!(connector.connect(&uri), bridge_side);
+    let _stream = stream.expect("the first connect");
+    let options = line.split(&site.to_base64()).nth(1).unwrap_or_default();
+    eprintln!("web: the connector's STREAM CONNECT ... DESTINATION=<site>{options}");
+    assert_eq!((connector.lookups(), connector.cached_names()), (1, 1));
+
+    // 2: the cached name, no lookup; the bridge cannot reach it, so the name is forgotten.
+    let bridge_side = play({
+        let bridge = bridge.clone();
+        move || {
+            let mut conn = bridge.next_played();
+            conn.hello("3.2");
+            assert!(!conn.expect("STREAM CONNECT ").contains("TO_PORT=8080"));
+            conn.send(stream_refused(ResultCode::CantReachPeer, None));
+        }
+    });
+    let uri: Uri = "http://site.i2p/".parse().unwrap();
+    let (refused, ()) = tokio::join!(connector.connect(&uri), bridge_side);
+    assert!(refused.is_err(), "CANT_REACH_PEER");
+    assert_eq!((connector.lookups(), connector.cached_names()), (1, 0));
+
+    // 3: looked up again.
+    let bridge_side = play({
+        let (bridge, site) = (bridge.clone(), site.clone());
+        move || {
+            assert_eq!(control.line(), "NAMING LOOKUP NAME=site.i2p\n");
+            control.send(naming_ok("site.i2p", &site));
+            let mut conn = bridge.next_played();
+            conn.hello("3.2");
+            assert!(conn.expect("STREAM CONNECT ").starts_with(&connect_line));
+            conn.send(stream_ok());
+            (control, conn)
+        }
+    });
+    let (stream, _bridge) = tokio::join!(connector.connect(&uri), bridge_side);
+    let _stream = stream.expect("the third connect");
+    assert_eq!((connector.lookups(), connector.cached_names()), (2, 1));
 }
