@@ -10,6 +10,11 @@ mod sam;
 mod session;
 mod stream;
 
+#[cfg(feature = "hyper")]
+pub mod http;
+#[cfg(feature = "axum")]
+pub mod web;
+
 pub use datagram::DatagramSocket;
 /// The error of every operation (shared by all three adapters).
 pub use sam_proto::client::ClientError as Error;
