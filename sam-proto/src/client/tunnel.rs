@@ -9,12 +9,8 @@
 //!
 //! let peer: sam_proto::keys::B32Address =
 //!     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b32.i2p".parse().unwrap();
-//! let connection = TunnelConnection {
-//!     id: 7,
-//!     kind: TunnelKind::Server,
-//!     local: "127.0.0.1:8000".parse().unwrap(),
-//!     i2p: I2pEnd::Address(peer),
-//! };
+//! let local = "127.0.0.1:8000".parse().unwrap();
+//! let connection = TunnelConnection::new(7, TunnelKind::Server, local, I2pEnd::Address(peer));
 //! let closed = TunnelEvent::Closed {
 //!     connection,
 //!     to_i2p: 1024,
@@ -180,6 +176,18 @@ pub struct TunnelConnection {
     pub local: SocketAddr,
     /// The I2P end: the destination (client tunnel) or the peer that connected (server).
     pub i2p: I2pEnd,
+}
+
+impl TunnelConnection {
+    /// Connection `id` of a `kind` tunnel between `local` and `i2p`.
+    pub fn new(id: u64, kind: TunnelKind, local: SocketAddr, i2p: I2pEnd) -> TunnelConnection {
+        TunnelConnection {
+            id,
+            kind,
+            local,
+            i2p,
+        }
+    }
 }
 
 impl fmt::Display for TunnelConnection {
