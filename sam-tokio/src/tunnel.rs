@@ -41,16 +41,22 @@
 //! let session = sam.session(SessionOptions::new(Style::Stream).with_keys(keys)).await?;
 //! let server = ServerTunnel::new(session, "127.0.0.1:8000".parse().unwrap(), log.clone());
 //! println!("serving at http://{}/", server.address());
+//! // The shutdown future: here a channel; in a program, say, tokio::signal::ctrl_c().
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let server = tokio::spawn(server.run_until(async {
-//!     let _ = tokio::signal::ctrl_c().await;
+//!     let _ = stopped.await;
 //! }));
 //!
-//! // Local port 8080 → an I2P site's port 80.
+//! // Local port 8080 → an I2P site's port 80, for an hour.
 //! let session = sam.session(SessionOptions::new(Style::Stream)).await?;
 //! let client = ClientTunnel::bind(session, "127.0.0.1:8080", "site.i2p:80", log).await?;
-//! client.run_until(std::future::pending()).await?;
-//! # let _ = server.await;
-//! # Ok(())
+//! println!("browse http://{}/", client.local_addr()?);
+//! let hour = tokio::time::sleep(std::time::Duration::from_secs(3600));
+//! client.run_until(hour).await?;
+//!
+//! // Then the server: it stops accepting, open connections get their grace period.
+//! let _ = stop.send(());
+//! server.await.expect("the server task")
 //! # }
 //! ```
 
@@ -258,7 +264,6 @@ impl ServerTunnel {
 
     /// `true`: the bridge forwards streams to the target itself (`STREAM FORWARD …
     /// SILENT=true`): no process in between, and so no per-connection event or limit.
-    #[must_use]
     pub fn silent(mut self, silent: bool) -> ServerTunnel {
         self.silent = silent;
         self
