@@ -438,11 +438,21 @@ async fn linger(session: Session, secs: f64) {
 /// `listen`: one stream, or (`-k`) one stream after another, stdin going to the first.
 async fn listen(session: &Session, keep_listening: bool, half_close: bool) -> Result<(), String> {
     let mut stdin = Some(tokio::io::stdin());
+    let mut backoff = sam_proto::client::Backoff::accept_loop();
     loop {
-        let incoming = session
-            .accept()
-            .await
-            .map_err(|e| format!("accepting: {}", one_line(&e)))?;
+        let incoming = match session.accept().await {
+            Ok(incoming) => incoming,
+            // -k retries what may pass, as the tunnels do.
+            Err(e) => match backoff.after_accept_error(&e).filter(|_| keep_listening) {
+                Some(delay) => {
+                    eprintln!("samcat: accepting: {}; again in {delay:?}", one_line(&e));
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                None => return Err(format!("accepting: {}", one_line(&e))),
+            },
+        };
+        backoff.reset();
         match &incoming.peer {
             Some(peer) => eprintln!("samcat: connection from {}", peer.b32_address()),
             None => eprintln!("samcat: connection from an unknown peer"),

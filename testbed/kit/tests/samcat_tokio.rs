@@ -400,6 +400,82 @@ async fn tunnels_carry_1mib_with_its_sha256_and_50_concurrent_curls_then_stop_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_silent_server_tunnel_serves_http_with_no_process_in_between() {
+    require_bridge();
+    let site = temp_dir("silent");
+    let page = random_bytes(64 << 10, 0x51_1e47);
+    std::fs::write(site.join("page.bin"), &page).expect("write page.bin");
+    let web_port = free_port();
+    let (port_text, site_text) = (web_port.to_string(), site.to_string_lossy().into_owned());
+    let _web = spawn(
+        "http.server (silent)",
+        "python3",
+        &[
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            &site_text,
+            &port_text,
+        ],
+    );
+    until_listening(web_port, "python3 -m http.server").await;
+    let target = format!("127.0.0.1:{web_port}");
+    let mut server = samcat("silent server", &["tunnel", "server", &target, "--silent"]);
+    let ready = line_where(
+        &mut server.stderr,
+        READY,
+        "silent server: its address",
+        |l| {
+            l.starts_with("samcat: tunnel server at ")
+                .then(|| l.to_owned())
+        },
+    )
+    .await;
+    assert!(ready.contains("no per-connection log"), "{ready}");
+    let address = b32_after(&ready, "samcat: tunnel server at ").expect("an address");
+    let mut client = samcat(
+        "silent's client",
+        &["tunnel", "client", "127.0.0.1:0", &address],
+    );
+    let local = line_where(
+        &mut client.stderr,
+        READY,
+        "tunnel client: its address",
+        |l| {
+            let rest = l.strip_prefix("samcat: tunnel client on ")?;
+            rest.split_whitespace().next().map(str::to_owned)
+        },
+    )
+    .await;
+    let out = site.join("got-page.bin");
+    curl(&format!("http://{local}/page.bin"), &out)
+        .await
+        .unwrap_or_else(|e| panic!("64 KiB through a silent server tunnel: {e}"));
+    let got = std::fs::read(&out).expect("read the download");
+    assert_eq!(sha256_hex(&got), sha256_hex(&page), "64 KiB: SHA-256");
+    let status = server.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "silent server after SIGTERM: {status}");
+    let mut lines = Vec::new();
+    line_where(
+        &mut server.stderr,
+        Duration::from_secs(5),
+        "the silent server's last line",
+        |l| {
+            lines.push(l.to_owned());
+            (l == "samcat: tunnel stopped").then_some(())
+        },
+    )
+    .await;
+    assert!(
+        lines.iter().all(|l| !l.ends_with(" opened")),
+        "no per-connection line from a silent server: {lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(&site);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn datagrams_go_both_ways_between_listen_u_and_connect_u() {
     require_bridge();
     let mut listener = samcat("listen -u", &["listen", "-u"]);
