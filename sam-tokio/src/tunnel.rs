@@ -16,10 +16,10 @@
 //! * **Shutdown**: `run_until(shutdown)` runs until the `shutdown` future completes, then
 //!   stops accepting, lets open connections end for up to [`TunnelOptions::grace`] (default
 //!   [`TUNNEL_GRACE`]), cuts the rest and closes the session.
-//! * **Accept errors** of a server tunnel are retried after sam-proto's
-//!   [`Backoff::accept_loop`] delays; an error no retry can mend
-//!   ([`Error::is_final`](crate::Error::is_final), such as a closed session) stops the tunnel
-//!   with that error.
+//! * **Accept errors** are retried after sam-proto's [`Backoff::accept_loop`] delays; an
+//!   error no retry can mend ([`Error::is_final`](crate::Error::is_final), such as a closed
+//!   session) stops the tunnel with that error. A client tunnel whose session the bridge closed
+//!   stops at its next local connection.
 //! * **Silent server** ([`ServerTunnel::silent`]): the bridge itself connects to the target for
 //!   every stream (`STREAM FORWARD … SILENT=true`), with no process in between, so the target
 //!   sees only the peer's bytes. Then no per-connection event is reported and no limit applies
@@ -219,9 +219,16 @@ impl ClientTunnel {
         });
         let target = Arc::new(target);
         // Accepting a local connection fails for local reasons (too many open files, say):
-        // retried like the bridge's errors.
-        let local = &listener;
-        let accept = move || async move { Ok::<_, Error>(local.accept().await?) };
+        // retried like the bridge's errors. A session the bridge has closed stops the tunnel
+        // at the next connection (which is closed at once).
+        let (local, on) = (&listener, &session);
+        let accept = move || async move {
+            let accepted = local.accept().await?;
+            match on.is_closed() {
+                true => Err(Error::SessionClosed),
+                false => Ok(accepted),
+            }
+        };
         let serve = |(tcp, from): (TcpStream, SocketAddr), permit, id| {
             let i2p = target.shown.clone();
             let connection = TunnelConnection::new(id, TunnelKind::Client, from, i2p);
