@@ -32,7 +32,7 @@ use crate::{
 
 /// The long help's epilogue: what each command does, and the caveats.
 pub const AFTER_HELP: &str = "\
-Commands:
+What the commands do:
   keygen         asks the bridge for a new destination; with --out FILE the private keys are
                  written there (mode 0600; an existing file is kept unless --force) and the
                  .b32.i2p address is printed, else the address and the public destination.
