@@ -223,6 +223,64 @@ async fn until_listening(port: u16, what: &str) {
     }
 }
 
+/// `python3 -m http.server` serving `dir` on 127.0.0.1 (a free port), once it listens.
+async fn http_server(name: &str, dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let (port_text, dir_text) = (port.to_string(), dir.to_string_lossy().into_owned());
+    let web = spawn(
+        name,
+        "python3",
+        &[
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            &dir_text,
+            &port_text,
+        ],
+    );
+    until_listening(port, name).await;
+    (web, port)
+}
+
+/// A server tunnel to `target` and a client tunnel (on a free local port, with `client_args`)
+/// to it: (server, client, the client's local address, the server's first line, with its b32
+/// address).
+async fn tunnel_pair(
+    name: &str,
+    target: &str,
+    server_args: &[&str],
+    client_args: &[&str],
+) -> (Proc, Proc, String, String) {
+    let mut args = vec!["tunnel", "server", target];
+    args.extend_from_slice(server_args);
+    let mut server = samcat(&format!("{name} server"), &args);
+    let prefix = "samcat: tunnel server at ";
+    let ready = line_where(
+        &mut server.stderr,
+        READY,
+        "tunnel server: its address",
+        |l| l.starts_with(prefix).then(|| l.to_owned()),
+    )
+    .await;
+    let address = b32_after(&ready, prefix).expect("a b32 address");
+    let mut args = vec!["tunnel", "client", "127.0.0.1:0", &address];
+    args.extend_from_slice(client_args);
+    let mut client = samcat(&format!("{name} client"), &args);
+    let local = line_where(
+        &mut client.stderr,
+        READY,
+        "tunnel client: its listening address",
+        |l| {
+            let rest = l.strip_prefix("samcat: tunnel client on ")?;
+            rest.split_whitespace().next().map(str::to_owned)
+        },
+    )
+    .await;
+    (server, client, local, ready)
+}
+
 /// `curl` of `url` into `out`: `Ok(())`, or why it failed (exit status and stderr).
 async fn curl(url: &str, out: &Path) -> Result<(), String> {
     let output = Command::new("curl")
@@ -269,32 +327,12 @@ async fn tunnels_carry_1mib_with_its_sha256_and_50_concurrent_curls_then_stop_on
     let small = random_bytes(16 << 10, 0x0bad_cafe);
     std::fs::write(site.join("small.bin"), &small).expect("write small.bin");
 
-    let web_port = free_port();
-    let port_text = web_port.to_string();
-    let site_text = site.to_string_lossy().into_owned();
-    let _web = spawn(
-        "http.server",
-        "python3",
-        &[
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            &site_text,
-            &port_text,
-        ],
-    );
-    until_listening(web_port, "python3 -m http.server").await;
-
+    let (_web, web_port) = http_server("http.server", &site).await;
     let keys = site.join("server.keys");
     let target = format!("127.0.0.1:{web_port}");
     let keys_text = keys.to_string_lossy().into_owned();
-    let mut server = samcat(
-        "tunnel server",
-        &["tunnel", "server", &target, "--keys", &keys_text],
-    );
-    let address = server.address("samcat: tunnel server at ").await;
+    let (mut server, mut client, local, _) =
+        tunnel_pair("tunnel", &target, &["--keys", &keys_text], &[]).await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -304,20 +342,6 @@ async fn tunnels_carry_1mib_with_its_sha256_and_50_concurrent_curls_then_stop_on
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the key file is private");
     }
-    let mut client = samcat(
-        "tunnel client",
-        &["tunnel", "client", "127.0.0.1:0", &address],
-    );
-    let local = line_where(
-        &mut client.stderr,
-        READY,
-        "tunnel client: its listening address",
-        |l| {
-            let rest = l.strip_prefix("samcat: tunnel client on ")?;
-            rest.split_whitespace().next().map(str::to_owned)
-        },
-    )
-    .await;
 
     // 1 MiB through both tunnels, checked by its SHA-256.
     let out = site.join("got-big.bin");
@@ -400,55 +424,95 @@ async fn tunnels_carry_1mib_with_its_sha256_and_50_concurrent_curls_then_stop_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_client_tunnel_at_its_limit_waits_for_a_connection_to_end_and_sigterm_cuts_after_grace() {
+    require_bridge();
+    let site = temp_dir("limit");
+    let (_web, web_port) = http_server("http.server (limit)", &site).await;
+    let target = format!("127.0.0.1:{web_port}");
+    let client_args = ["--limit", "2", "--grace", "1"];
+    let (_server, mut client, local, _) = tunnel_pair("limit", &target, &[], &client_args).await;
+
+    // Three idle connections (the kernel's backlog takes the third).
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(Some(
+            tokio::net::TcpStream::connect(&local)
+                .await
+                .expect("connect to the client tunnel"),
+        ));
+    }
+    let opened = |id: u32| {
+        move |l: &str| l.starts_with(&format!("samcat: #{id} ")) && l.ends_with(" opened")
+    };
+    for id in [1, 2] {
+        line_where(&mut client.stderr, READY, &format!("#{id} opened"), |l| {
+            opened(id)(l).then_some(())
+        })
+        .await;
+    }
+    line_where(&mut client.stderr, READY, "the limit reached", |l| {
+        (l == "samcat: 2 connections open (the limit): waiting for one to end").then_some(())
+    })
+    .await;
+    // The third is served only once the first has ended.
+    drop(held[0].take());
+    line_where(&mut client.stderr, READY, "#1 closed", |l| {
+        assert!(
+            !opened(3)(l),
+            "#3 opened while 2 connections were open: {l}"
+        );
+        (l.starts_with("samcat: #1 ") && l.contains(" closed: ")).then_some(())
+    })
+    .await;
+    line_where(&mut client.stderr, READY, "#3 opened", |l| {
+        opened(3)(l).then_some(())
+    })
+    .await;
+
+    // SIGTERM with two idle connections open: cut after --grace 1.
+    let started = Instant::now();
+    let status = client.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "client tunnel after SIGTERM: {status}");
+    let mut lines = Vec::new();
+    line_where(
+        &mut client.stderr,
+        Duration::from_secs(5),
+        "the last line",
+        |l| {
+            lines.push(l.to_owned());
+            l.starts_with("samcat: tunnel stopped").then_some(())
+        },
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        lines.contains(
+            &"samcat: shutting down: 2 connection(s) open, waiting up to 1.000 s".to_owned()
+        ),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("samcat: tunnel stopped (2 connection(s) cut at the end of the grace period)")
+    );
+    assert!(
+        took >= Duration::from_secs(1),
+        "the grace period was given: {took:?}"
+    );
+    let _ = std::fs::remove_dir_all(&site);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_silent_server_tunnel_serves_http_with_no_process_in_between() {
     require_bridge();
     let site = temp_dir("silent");
     let page = random_bytes(64 << 10, 0x51_1e47);
     std::fs::write(site.join("page.bin"), &page).expect("write page.bin");
-    let web_port = free_port();
-    let (port_text, site_text) = (web_port.to_string(), site.to_string_lossy().into_owned());
-    let _web = spawn(
-        "http.server (silent)",
-        "python3",
-        &[
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            &site_text,
-            &port_text,
-        ],
-    );
-    until_listening(web_port, "python3 -m http.server").await;
+    let (_web, web_port) = http_server("http.server (silent)", &site).await;
     let target = format!("127.0.0.1:{web_port}");
-    let mut server = samcat("silent server", &["tunnel", "server", &target, "--silent"]);
-    let ready = line_where(
-        &mut server.stderr,
-        READY,
-        "silent server: its address",
-        |l| {
-            l.starts_with("samcat: tunnel server at ")
-                .then(|| l.to_owned())
-        },
-    )
-    .await;
+    let (mut server, _client, local, ready) =
+        tunnel_pair("silent", &target, &["--silent"], &[]).await;
     assert!(ready.contains("no per-connection log"), "{ready}");
-    let address = b32_after(&ready, "samcat: tunnel server at ").expect("an address");
-    let mut client = samcat(
-        "silent's client",
-        &["tunnel", "client", "127.0.0.1:0", &address],
-    );
-    let local = line_where(
-        &mut client.stderr,
-        READY,
-        "tunnel client: its address",
-        |l| {
-            let rest = l.strip_prefix("samcat: tunnel client on ")?;
-            rest.split_whitespace().next().map(str::to_owned)
-        },
-    )
-    .await;
     let out = site.join("got-page.bin");
     curl(&format!("http://{local}/page.bin"), &out)
         .await
