@@ -16,6 +16,10 @@
 //! * **Shutdown**: `run_until(shutdown)` runs until the `shutdown` future completes, then
 //!   stops accepting, lets open connections end for up to [`TunnelOptions::grace`] (default
 //!   [`TUNNEL_GRACE`]), cuts the rest and closes the session.
+//! * **Ends**: when one side ends, the other side's write half is shut down; a connection is
+//!   done when both sides are. A server tunnel whose local service ended first keeps the I2P
+//!   stream open until the peer ends it, at most [`TunnelOptions::linger`] (default
+//!   [`TUNNEL_LINGER`], which says why).
 //! * **Accept errors** are retried after sam-proto's [`Backoff::accept_loop`] delays; an
 //!   error no retry can mend ([`Error::is_final`](crate::Error::is_final), such as a closed
 //!   session) stops the tunnel with that error. A client tunnel whose session the bridge closed
@@ -69,14 +73,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sam_proto::client::{
-    client_target, error_line, Backoff, ClientTarget, I2pEnd, TunnelConnection, TunnelKind,
+    client_target, ends_connection, error_line, Backoff, ClientTarget, I2pEnd, TunnelConnection,
+    TunnelKind,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use sam_proto::client::{TunnelEvent, TUNNEL_GRACE, TUNNEL_LIMIT};
+pub use sam_proto::client::{TunnelEvent, TUNNEL_GRACE, TUNNEL_LIMIT, TUNNEL_LINGER};
 
 use crate::{
     load_keys, save_keys, Error, ForwardOptions, PrivateKeys, Result, Sam, Session, SigType,
@@ -91,17 +96,28 @@ type OnEvent = Arc<dyn Fn(&TunnelEvent) + Send + Sync>;
 pub struct TunnelOptions {
     limit: usize,
     grace: Duration,
+    linger: Duration,
     on_event: OnEvent,
 }
 
 impl TunnelOptions {
-    /// [`TUNNEL_LIMIT`] connections, [`TUNNEL_GRACE`] to finish, events dropped.
+    /// [`TUNNEL_LIMIT`] connections, [`TUNNEL_GRACE`] to finish, [`TUNNEL_LINGER`], events
+    /// dropped.
     pub fn new() -> TunnelOptions {
         TunnelOptions {
             limit: TUNNEL_LIMIT,
             grace: TUNNEL_GRACE,
+            linger: TUNNEL_LINGER,
             on_event: Arc::new(|_| {}),
         }
+    }
+
+    /// Server tunnels: how long the I2P stream stays open after the local service ended its
+    /// side, unless the peer ends it first ([`TUNNEL_LINGER`] says why; zero closes at once).
+    #[must_use]
+    pub fn linger(mut self, linger: Duration) -> TunnelOptions {
+        self.linger = linger;
+        self
     }
 
     /// Serve at most `limit` connections at once (at least 1; see the [module docs](self)).
@@ -141,6 +157,7 @@ impl fmt::Debug for TunnelOptions {
         f.debug_struct("TunnelOptions")
             .field("limit", &self.limit)
             .field("grace", &self.grace)
+            .field("linger", &self.linger)
             .finish_non_exhaustive()
     }
 }
@@ -237,7 +254,7 @@ impl ClientTunnel {
                 let opened = session
                     .connect_with(target.dest.as_str(), target.options)
                     .await;
-                carry(opened, tcp, connection, &options).await;
+                carry(opened, tcp, connection, &options, None).await;
                 drop(permit);
             }
         };
@@ -308,13 +325,14 @@ impl ServerTunnel {
         });
         let on = &session;
         let accept = move || on.accept();
+        let linger = Some(options.linger).filter(|l| !l.is_zero());
         let serve = |incoming: crate::Incoming, permit, id| {
             let i2p = I2pEnd::from_peer(incoming.peer.as_ref());
             let connection = TunnelConnection::new(id, TunnelKind::Server, target, i2p);
             let options = options.clone();
             async move {
                 match TcpStream::connect(target).await {
-                    Ok(tcp) => carry(Ok(incoming.stream), tcp, connection, &options).await,
+                    Ok(tcp) => carry(Ok(incoming.stream), tcp, connection, &options, linger).await,
                     Err(e) => options.emit(TunnelEvent::Failed {
                         connection,
                         error: format!("connecting to {target}: {}", error_line(&e)),
@@ -469,14 +487,15 @@ async fn finish(session: &Session, options: &TunnelOptions, mut open: JoinSet<()
 }
 
 /// Copies both ways between an opened I2P stream and a TCP connection and reports the
-/// outcome.
+/// outcome. `linger`: see [`relay`].
 async fn carry(
     stream: Result<crate::Stream>,
     mut tcp: TcpStream,
     connection: TunnelConnection,
     options: &TunnelOptions,
+    linger: Option<Duration>,
 ) {
-    let mut stream = match stream {
+    let stream = match stream {
         Ok(stream) => stream,
         Err(e) => {
             let error = format!("connecting to {}: {}", connection.i2p, error_line(&e));
@@ -486,7 +505,7 @@ async fn carry(
     };
     options.emit(TunnelEvent::Opened(connection.clone()));
     let started = Instant::now();
-    match tokio::io::copy_bidirectional(&mut tcp, &mut stream).await {
+    match relay(tcp, stream, linger).await {
         Ok((to_i2p, from_i2p)) => options.emit(TunnelEvent::Closed {
             connection,
             to_i2p,
@@ -497,5 +516,81 @@ async fn carry(
             connection,
             error: error_line(&e),
         }),
+    }
+}
+
+/// Copies local → I2P and I2P → local until both are done; returns the bytes copied each way.
+///
+/// When the I2P side ends, the local write side is shut down and the local side may finish.
+/// When the local side ends first, the I2P side (which the bridge closes as a whole on a
+/// half close) is closed at once, or with `linger` only once the peer has ended the stream or
+/// `linger` has passed ([`TUNNEL_LINGER`](sam_proto::client::TUNNEL_LINGER)). A copy that
+/// meets the other end's close ([`ends_connection`]) is an end, not a failure.
+async fn relay(
+    tcp: TcpStream,
+    stream: crate::Stream,
+    linger: Option<Duration>,
+) -> io::Result<(u64, u64)> {
+    let (mut local_in, mut local_out) = tcp.into_split();
+    let (mut i2p_in, mut i2p_out) = stream.into_split();
+    let up = async move {
+        let copied = pump(&mut local_in, &mut i2p_out).await;
+        (copied, i2p_out)
+    };
+    let down = async move {
+        let copied = pump(&mut i2p_in, &mut local_out).await;
+        let _ = local_out.shutdown().await;
+        copied
+    };
+    tokio::pin!(up, down);
+    let (sent, received) = tokio::select! {
+        (sent, mut i2p_out) = &mut up => {
+            let waited = match (linger, &sent.1) {
+                (Some(linger), Ok(())) => tokio::time::timeout(linger, &mut down).await.ok(),
+                _ => None,
+            };
+            let _ = i2p_out.shutdown().await;
+            drop(i2p_out);
+            let received = match waited {
+                Some(received) => received,
+                None => down.await,
+            };
+            (sent, received)
+        }
+        received = &mut down => {
+            let (sent, i2p_out) = up.await;
+            drop(i2p_out);
+            (sent, received)
+        }
+    };
+    for (_, outcome) in [&sent, &received] {
+        if let Err(e) = outcome {
+            if !ends_connection(e) {
+                return Err(io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+    }
+    Ok((sent.0, received.0))
+}
+
+/// Copies `from` to `to` until `from` ends: the bytes copied, and how it ended.
+async fn pump<R, W>(from: &mut R, to: &mut W) -> (u64, io::Result<()>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) => return (total, Ok(())),
+            Ok(n) => n,
+            Err(e) => return (total, Err(e)),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        if let Err(e) = to.write_all(chunk).await {
+            return (total, Err(e));
+        }
+        total += n as u64;
     }
 }

@@ -89,8 +89,8 @@ pub use leftover::Leftover;
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
 #[cfg(feature = "std")]
 pub use tunnel::{
-    client_target, error_line, ClientTarget, I2pEnd, TunnelConnection, TunnelEvent, TunnelKind,
-    TUNNEL_GRACE, TUNNEL_LIMIT,
+    client_target, ends_connection, error_line, ClientTarget, I2pEnd, TunnelConnection,
+    TunnelEvent, TunnelKind, TUNNEL_GRACE, TUNNEL_LIMIT, TUNNEL_LINGER,
 };
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)

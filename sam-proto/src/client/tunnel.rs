@@ -1,5 +1,6 @@
 //! The decisions of a TCP ⇄ I2P tunnel, made once for every adapter: what `DEST[:PORT]`
-//! connects to ([`client_target`]), the default limits ([`TUNNEL_LIMIT`], [`TUNNEL_GRACE`]),
+//! connects to ([`client_target`]), the default limits ([`TUNNEL_LIMIT`], [`TUNNEL_GRACE`],
+//! [`TUNNEL_LINGER`]), when a failed copy only met a close ([`ends_connection`]),
 //! and what a tunnel reports ([`TunnelEvent`], whose `Display` is the log line, one per event,
 //! never a private key).
 //!
@@ -40,6 +41,27 @@ pub const TUNNEL_LIMIT: usize = 64;
 
 /// How long a tunnel's shutdown lets open connections finish before cutting them.
 pub const TUNNEL_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a server tunnel keeps the I2P stream open after the local service ended its side,
+/// waiting for the peer to end the stream first (which says it has everything).
+///
+/// SAM bridges close the whole I2P stream when the socket to them is closed or half-closed,
+/// and i2pd 2.59 was seen to lose the last kilobyte of a stream closed right after its last
+/// write (the peer received 1,047,702 of 1,048,781 bytes and never the end of the stream).
+/// Waiting for the peer's end costs nothing to a protocol whose client closes when it has the
+/// whole answer (HTTP with a length); a protocol that marks its end by closing sees the end up
+/// to this much later.
+pub const TUNNEL_LINGER: Duration = Duration::from_secs(5);
+
+/// `true` when a copy that failed with `error` only met the other end's close (a reset, a
+/// broken pipe): the connection ended, it did not fail.
+pub fn ends_connection(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, NotConnected};
+    matches!(
+        error.kind(),
+        BrokenPipe | ConnectionReset | ConnectionAborted | NotConnected
+    )
+}
 
 /// Which way a tunnel carries connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -492,6 +514,18 @@ mod tests {
             "accept failed (timed out); retrying in 200 ms (attempt 3)"
         );
         assert_eq!(lines[7], "tunnel stopped");
+    }
+
+    #[test]
+    fn a_reset_or_a_broken_pipe_ends_a_connection_other_errors_fail_it() {
+        use std::io::{Error, ErrorKind};
+        for kind in [ErrorKind::BrokenPipe, ErrorKind::ConnectionReset] {
+            assert!(ends_connection(&Error::from(kind)), "{kind:?}");
+        }
+        for kind in [ErrorKind::TimedOut, ErrorKind::PermissionDenied] {
+            assert!(!ends_connection(&Error::from(kind)), "{kind:?}");
+        }
+        assert!(TUNNEL_LINGER < TUNNEL_GRACE);
     }
 
     #[test]

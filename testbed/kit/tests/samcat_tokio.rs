@@ -444,15 +444,25 @@ async fn a_client_tunnel_at_its_limit_waits_for_a_connection_to_end_and_sigterm_
     let opened = |id: u32| {
         move |l: &str| l.starts_with(&format!("samcat: #{id} ")) && l.ends_with(" opened")
     };
-    for id in [1, 2] {
-        line_where(&mut client.stderr, READY, &format!("#{id} opened"), |l| {
-            opened(id)(l).then_some(())
-        })
-        .await;
-    }
-    line_where(&mut client.stderr, READY, "the limit reached", |l| {
-        (l == "samcat: 2 connections open (the limit): waiting for one to end").then_some(())
-    })
+    // #1 and #2 open and the limit is reached (the accept loop says so as soon as it holds
+    // two connections, maybe before they are opened on the I2P side), in any order.
+    let limit = "samcat: 2 connections open (the limit): waiting for one to end";
+    let mut seen = [false; 3];
+    line_where(
+        &mut client.stderr,
+        READY,
+        "#1, #2 opened and the limit",
+        |l| {
+            assert!(
+                !opened(3)(l),
+                "#3 opened while 2 connections were open: {l}"
+            );
+            seen[0] |= opened(1)(l);
+            seen[1] |= opened(2)(l);
+            seen[2] |= l == limit;
+            (seen == [true; 3]).then_some(())
+        },
+    )
     .await;
     // The third is served only once the first has ended.
     drop(held[0].take());
