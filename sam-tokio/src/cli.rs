@@ -56,6 +56,8 @@ What the commands do:
                  the address across runs (created, mode 0600, when missing). --silent: the
                  bridge connects to TARGET_ADDR itself (STREAM FORWARD SILENT=true): no
                  process in between, so no per-connection log line and no --limit.
+                 --close-linger: how long a stream stays open after the service closed its
+                 side, unless the peer ends it first (default 5 s).
                  Tunnels log one line per connection on stderr; Ctrl-C or SIGTERM stops
                  accepting, lets open connections end for --grace seconds, then exits.
 
@@ -160,6 +162,10 @@ struct TunnelFlags {
     /// Seconds open connections may take to end after Ctrl-C / SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = crate::tunnel::TUNNEL_GRACE.as_secs_f64())]
     grace: f64,
+    /// server: seconds a stream stays open after the service closed its side, unless the peer
+    /// ends it first (some bridges lose the last bytes of a stream closed at once; 0: at once).
+    #[arg(long, value_name = "SECS", default_value_t = crate::tunnel::TUNNEL_LINGER.as_secs_f64())]
+    close_linger: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -588,12 +594,14 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
         // the port again against the bridge's version).
         sam_proto::client::split_port(dest).map_err(|e| one_line(&e))?;
     }
-    if !(flags.grace.is_finite() && flags.grace >= 0.0) {
-        return Err(format!("--grace {}: not a number of seconds", flags.grace));
-    }
+    let seconds = |name: &str, secs: f64| match secs.is_finite() && secs >= 0.0 {
+        true => Ok(Duration::from_secs_f64(secs.min(86_400.0))),
+        false => Err(format!("--{name} {secs}: not a number of seconds")),
+    };
     let tunnel_options = TunnelOptions::new()
         .limit(flags.limit)
-        .grace(Duration::from_secs_f64(flags.grace.min(86_400.0)))
+        .grace(seconds("grace", flags.grace)?)
+        .linger(seconds("close-linger", flags.close_linger)?)
         .on_event(|event| eprintln!("samcat: {event}"));
     let options = match &flags.keys {
         Some(path) => {
