@@ -43,7 +43,8 @@
 //! // A web server on 127.0.0.1:8000, reachable over I2P at a stable address.
 //! let keys = load_or_create_keys(&sam, "site.keys").await?;
 //! let session = sam.session(SessionOptions::new(Style::Stream).with_keys(keys)).await?;
-//! let server = ServerTunnel::new(session, "127.0.0.1:8000".parse().unwrap(), log.clone());
+//! let web_server = std::net::SocketAddr::from(([127, 0, 0, 1], 8000));
+//! let server = ServerTunnel::new(session, web_server, log.clone());
 //! println!("serving at http://{}/", server.address());
 //! // The shutdown future: here a channel; in a program, say, tokio::signal::ctrl_c().
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
