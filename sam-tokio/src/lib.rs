@@ -2,6 +2,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 mod control;
 mod datagram;
 mod driver;
@@ -9,6 +12,8 @@ mod keyfile;
 mod sam;
 mod session;
 mod stream;
+#[cfg(feature = "tunnel")]
+pub mod tunnel;
 
 #[cfg(feature = "hyper")]
 pub mod http;

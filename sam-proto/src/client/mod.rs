@@ -65,6 +65,8 @@ mod keyfile;
 mod leftover;
 #[cfg(feature = "std")]
 mod service;
+#[cfg(feature = "std")]
+mod tunnel;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
@@ -85,6 +87,11 @@ pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
 #[cfg(feature = "std")]
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
+#[cfg(feature = "std")]
+pub use tunnel::{
+    client_target, ends_connection, error_line, ClientTarget, I2pEnd, TunnelConnection,
+    TunnelEvent, TunnelKind, TUNNEL_GRACE, TUNNEL_LIMIT, TUNNEL_LINGER,
+};
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
 /// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps
