@@ -9,7 +9,8 @@
 # 2.45.1 from apt, i2pd 2.59 fetched, emissary built; cached) and i2plib -> cargo publish --dry-run
 # --workspace (needs the registry index: done before a non-root run re-runs itself offline) -> no
 # package-mirror host names in tracked files -> license/changelog copies in the crates -> each
-# published crate's own tests from its unpacked .crate -> cargo +MSRV check -> start the offline I2P testbed (two
+# published crate's own tests from its unpacked .crate (all features) -> cargo +MSRV check ->
+# cargo install of samcat (sam-tokio, feature cli) -> start the offline I2P testbed (two
 # i2pd 2.45.1 routers, SAM on 127.0.0.1:$SAM_PORT) -> cargo fmt --check -> clippy -D warnings ->
 # build sam-proto without default features (host, then thumbv7em-none-eabihf, with and without
 # tracing) -> rustdoc -D warnings (tracing off and on) -> cargo test (tests that need
@@ -37,6 +38,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
+# shellcheck source=scripts/ensure-tools.sh
+. "$ROOT/scripts/ensure-tools.sh"
 
 ALL_BRIDGES="i2pd-2.45 i2pd-2.59 emissary"
 MATRIX_ONLY=0
@@ -364,7 +367,9 @@ unpacked_crate_tests() {
         echo "---- $c-$v (unpacked in $scratch)"
         local patch=()
         [ "$c" = sam-proto ] || patch=(--config "patch.crates-io.sam-proto.path=\"$scratch/sam-proto-$v\"")
-        ( cd "$scratch/$c-$v" && CARGO_TARGET_DIR=$ROOT/target/unpacked cargo test "${patch[@]}" ) \
+        # --all-features: the optional parts (sam-tokio's axum, hyper, tunnel, cli) must build
+        # from the .crate too.
+        ( cd "$scratch/$c-$v" && CARGO_TARGET_DIR=$ROOT/target/unpacked cargo test --all-features "${patch[@]}" ) \
             || { echo "---- $c-$v: FAILED"; failures=$((failures + 1)); }
     done
     rm -rf "$scratch"; UNPACKED_DIR=""
@@ -388,6 +393,21 @@ msrv_check() {
     local v; v=$(msrv)
     ensure_msrv_toolchain || return
     CARGO_TARGET_DIR=$ROOT/target/msrv cargo "+$v" check --workspace --all-targets
+}
+
+# `cargo install --path sam-tokio --features cli` gives the samcat binary (offline: what it needs
+# was fetched with the workspace); it is installed into a scratch root and asked for --version.
+samcat_install() {
+    local root rc=0
+    root=$(mktemp -d "${TMPDIR:-/tmp}/samcat-install.XXXXXX") || return
+    CARGO_TARGET_DIR=$ROOT/target/install cargo install --locked --offline --path sam-tokio \
+        --features cli --root "$root" || rc=$?
+    if [ $rc = 0 ]; then
+        [ -x "$root/bin/samcat" ] || { echo "no $root/bin/samcat after cargo install"; rc=1; }
+        [ $rc = 0 ] && { "$root/bin/samcat" --version || rc=$?; }
+    fi
+    rm -rf "$root"
+    return $rc
 }
 
 # ------------------------------------------------------------------------------------- exit / signals
@@ -418,6 +438,7 @@ step "toolchain: clippy + rustfmt components, $NO_STD_TARGET target" ensure_comp
 step "toolchain: Rust $(msrv) (the MSRV, rust-version)" ensure_msrv_toolchain
 step "testbed: install bridges (${SAM_BRIDGES})" install_bridges
 step "i2plib: install (Python SAM client, for the interop tests)" install_i2plib
+step "curl: install if missing (samcat's tunnel tests fetch through it)" ensure_curl
 
 if [ "$MATRIX_ONLY" = 0 ]; then
     # needs the registry index: before the re-exec below (inside it, reported as skipped)
@@ -441,6 +462,7 @@ if [ "$MATRIX_ONLY" = 0 ]; then
     step "packages: license and changelog copies" package_copies_identical
     step "packages: each crate's tests from its unpacked .crate" unpacked_crate_tests
     step "MSRV: cargo +$(msrv) check --workspace --all-targets" msrv_check
+    step "samcat: cargo install --path sam-tokio --features cli" samcat_install
 
     lock_testbed_dir "$TESTBED_DIR"
     step "testbed: start ($TESTBED_DIR, SAM port $SAM_PORT)" testbed_start "$TESTBED_DIR" "$SAM_PORT"
