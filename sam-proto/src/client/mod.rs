@@ -65,6 +65,8 @@ mod keyfile;
 mod leftover;
 #[cfg(feature = "std")]
 mod service;
+#[cfg(feature = "std")]
+mod supervise;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 #[cfg(feature = "std")]
@@ -85,6 +87,8 @@ pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
 #[cfg(feature = "std")]
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
+#[cfg(feature = "std")]
+pub use supervise::{RecoveryPolicy, ServiceState, Supervisor};
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
 /// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps
