@@ -176,6 +176,8 @@ pub struct Supervisor {
     /// Creates tried since the service was last online.
     attempts: u32,
     state: ServiceState,
+    /// The session was lost to a failed probe, so the bridge may still hold it.
+    old_session_may_live: bool,
 }
 
 impl Supervisor {
@@ -188,6 +190,7 @@ impl Supervisor {
             failing_since: None,
             attempts: 0,
             state: ServiceState::Starting,
+            old_session_may_live: false,
         }
     }
 
@@ -258,9 +261,54 @@ impl Supervisor {
     }
 
     /// A probe of the online session's bridge failed at `now`: the session is treated as lost
-    /// (the driver closes it).
+    /// (the driver closes it). The bridge may still hold the old session: a create must wait
+    /// until the bridge answers a probe again ([`Supervisor::probe_before_create`]) and then
+    /// [`RecoveryPolicy::duplicate_wait`], so that the bridge ends the old session before it
+    /// sees the new one. (i2pd 2.59 frozen with `SIGSTOP` and thawed: a session created at once
+    /// was answered `OK` but never reached; clients' streams to it failed to decrypt.)
     pub fn probe_failed(&mut self, error: ClientError, now: Time) -> ServiceState {
-        self.session_lost(error, now)
+        if self.state.is_stopped() {
+            return self.state.clone();
+        }
+        self.old_session_may_live = true;
+        self.failing_since.get_or_insert(now);
+        self.set(ServiceState::Reconnecting {
+            reason: Arc::new(error),
+            attempt: self.attempts,
+            retry_in: Duration::ZERO,
+        })
+    }
+
+    /// `true` when the driver must probe the bridge (and, once it answers, wait
+    /// [`RecoveryPolicy::duplicate_wait`]) before the next create: after a failed probe.
+    pub fn probe_before_create(&self) -> bool {
+        self.old_session_may_live
+    }
+
+    /// The bridge answered the probe that [`Supervisor::probe_before_create`] asked for: the
+    /// wait before the create.
+    pub fn bridge_answered(&mut self) -> Duration {
+        self.old_session_may_live = false;
+        self.policy.duplicate_wait
+    }
+
+    /// `true` when a probe's `result` shows a living bridge: any answer, a refusal included
+    /// (a lookup of `ME` without a session is refused by some bridges). A timeout, an I/O
+    /// error or a closed socket is a dead bridge.
+    pub fn probe_answered<T>(result: &Result<T, ClientError>) -> bool {
+        matches!(result, Ok(_) | Err(ClientError::Refused { .. }))
+    }
+
+    /// The options of the next create: the destination the service was first created with
+    /// stays its destination, also when `options` asked for a new one (`TRANSIENT`).
+    pub fn keep_destination(
+        mut options: super::SessionOptions,
+        created: &crate::keys::PrivateKeys,
+    ) -> super::SessionOptions {
+        if options.keys.is_none() {
+            options.keys = Some(created.clone());
+        }
+        options
     }
 
     /// The owner asked the service to stop.
@@ -433,6 +481,9 @@ mod tests {
         };
         let state = supervisor.probe_failed(timeout, Duration::from_secs(30));
         assert_eq!(retry_in(&state), Duration::ZERO);
+        assert!(supervisor.probe_before_create());
+        assert_eq!(supervisor.bridge_answered(), Duration::from_secs(2));
+        assert!(!supervisor.probe_before_create());
         assert_eq!(
             state.to_string(),
             "reconnecting (HELLO timed out after 5s); attempt 1 in 0ns"
