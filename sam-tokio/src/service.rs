@@ -5,11 +5,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sam_proto::client::{Accepts, Backoff, RecoveryPolicy, ServiceState, Supervisor};
+use sam_proto::client::{
+    service_loop, Accepts, Backoff, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake,
+    Supervisor,
+};
+use sam_proto::keys::PrivateKeys;
+use sam_proto::session::Time;
 use tokio::sync::watch;
 
 use crate::driver::now;
-use crate::{Error, ForwardOptions, Incoming, Result, Sam, Session, SessionOptions};
+use crate::{Error, Forward, ForwardOptions, Incoming, Result, Sam, Session, SessionOptions};
 
 /// Called with every state change of a [`Service`], from its task (keep it short).
 pub type StateObserver = Arc<dyn Fn(&ServiceState) + Send + Sync>;
@@ -79,14 +84,14 @@ impl Service {
             forwards: Mutex::new(Vec::new()),
             rearm: tokio::sync::Notify::new(),
         });
-        let task = Task {
+        let io = Io {
             sam: sam.clone(),
-            supervisor: Supervisor::new(policy),
             publish,
             observer,
+            stop: shared.stop.subscribe(),
             shared: shared.clone(),
         };
-        tokio::spawn(task.run(options));
+        tokio::spawn(service_loop(io, Supervisor::new(policy), options));
         Service { current, shared }
     }
 
@@ -162,119 +167,78 @@ impl Service {
     }
 }
 
-/// The supervisor's task.
-struct Task {
+/// The supervisor's side: sam-proto's [`service_loop`] over tokio.
+struct Io {
     sam: Sam,
-    supervisor: Supervisor,
     publish: watch::Sender<Current>,
     observer: StateObserver,
     shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
 }
 
-impl Task {
-    fn set(&self, state: ServiceState, session: Option<Session>) {
-        (self.observer)(&state);
-        self.publish.send_replace((state, session));
+impl ServiceIo for Io {
+    type Session = Session;
+    type Forward = Forward;
+
+    fn now() -> Time {
+        now()
     }
 
-    async fn run(mut self, mut options: SessionOptions) {
-        let mut stop = self.shared.stop.subscribe();
-        loop {
-            let created = tokio::select! {
-                created = self.create(options.clone()) => created,
-                _ = stopped(&mut stop) => break,
-            };
-            let state = match created {
-                Ok(session) => {
-                    options = Supervisor::keep_destination(options, session.keys());
-                    let lost = tokio::select! {
-                        lost = self.online(&session) => lost,
-                        _ = stopped(&mut stop) => {
-                            session.close().await;
-                            break;
-                        }
-                    };
-                    // Closed even where users still hold streams of it: a session left open
-                    // would hold the keys, and the next create would be DUPLICATED_DEST.
-                    tokio::spawn(async move { session.close().await });
-                    lost
-                }
-                Err(e) => self.supervisor.create_failed(e, now()),
-            };
-            let retry_in = match &state {
-                ServiceState::Reconnecting { retry_in, .. } => *retry_in,
-                _ => Duration::ZERO,
-            };
-            let ended = state.is_stopped();
-            self.set(state, None);
-            if ended {
-                return;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(retry_in) => {}
-                _ = stopped(&mut stop) => break,
-            }
-        }
-        let state = self.supervisor.stop();
-        self.set(state, None);
-    }
-
-    /// A create, after the probe the supervisor may ask for first.
     async fn create(&mut self, options: SessionOptions) -> Result<Session> {
-        if self.supervisor.probe_before_create() {
-            self.probe().await?;
-            tokio::time::sleep(self.supervisor.bridge_answered()).await;
+        tokio::select! {
+            created = self.sam.session(options) => created,
+            _ = stopped(&mut self.stop) => Err(Error::SessionClosed),
         }
-        self.sam.session(options).await
     }
 
-    /// `Ok` when the bridge answers, the error that shows it is dead otherwise.
-    async fn probe(&self) -> Result<()> {
-        let timeout = self.supervisor.policy().probe_timeout;
+    fn keys(session: &Session) -> &PrivateKeys {
+        session.keys()
+    }
+
+    async fn forward(&mut self, session: &Session, to: ForwardOptions) -> Result<Forward> {
+        session.forward(to).await
+    }
+
+    fn forwards(&self) -> Vec<ForwardOptions> {
+        self.shared
+            .forwards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    async fn probe(&mut self, timeout: Duration) -> Result<()> {
         let answer = tokio::time::timeout(timeout, self.sam.lookup("ME")).await;
-        let answer = answer.unwrap_or(Err(Error::Timeout {
+        let timed_out = Error::Timeout {
             operation: "probe",
             after: timeout,
-        }));
-        match Supervisor::probe_answered(&answer) {
-            true => Ok(()),
-            false => Err(answer.err().unwrap_or(Error::SessionClosed)),
+        };
+        answer.unwrap_or(Err(timed_out)).map(drop)
+    }
+
+    async fn wait(&mut self, session: Option<&Session>, timeout: Option<Duration>) -> ServiceWake {
+        let timer = tokio::time::sleep(timeout.unwrap_or(Duration::MAX));
+        let closed = async {
+            match session {
+                Some(session) => session.closed().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stopped(&mut self.stop) => ServiceWake::Stop,
+            _ = closed => ServiceWake::Closed,
+            _ = self.shared.rearm.notified() => ServiceWake::Rearm,
+            _ = timer, if timeout.is_some() => ServiceWake::Timeout,
         }
     }
 
-    /// Online until the session is lost; returns the supervisor's state after the loss.
-    async fn online(&mut self, session: &Session) -> ServiceState {
-        let mut armed = Vec::new();
-        let state = self.supervisor.online(now());
-        self.set(state, Some(session.clone()));
-        let probe_every = self.supervisor.policy().probe_every;
-        loop {
-            // Forwards asked for before or while online (a failed one ends this session).
-            let wanted: Vec<ForwardOptions> = {
-                let forwards = self
-                    .shared
-                    .forwards
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                forwards[armed.len()..].to_vec()
-            };
-            for to in wanted {
-                match session.forward(to).await {
-                    Ok(forward) => armed.push(forward),
-                    Err(e) => return self.supervisor.session_lost(e, now()),
-                }
-            }
-            let probe = tokio::time::sleep(probe_every.unwrap_or(Duration::MAX));
-            tokio::select! {
-                _ = session.closed() => return self.supervisor.session_lost(Error::SessionClosed, now()),
-                _ = self.shared.rearm.notified() => {}
-                _ = probe, if probe_every.is_some() => {
-                    if let Err(dead) = self.probe().await {
-                        return self.supervisor.probe_failed(dead, now());
-                    }
-                }
-            }
-        }
+    async fn close(&mut self, session: Session) {
+        session.close().await
+    }
+
+    fn publish(&mut self, state: &ServiceState, session: Option<&Session>) {
+        (self.observer)(state);
+        self.publish.send_replace((state.clone(), session.cloned()));
     }
 }
 

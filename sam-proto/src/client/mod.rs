@@ -88,7 +88,9 @@ pub use leftover::Leftover;
 #[cfg(feature = "std")]
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
 #[cfg(feature = "std")]
-pub use supervise::{RecoveryPolicy, ServiceState, Supervisor};
+pub use supervise::{
+    service_loop, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, Supervisor,
+};
 
 /// How long the adapters' `Session::close` waits for the bridge to act on `QUIT` (SAM 3.2+)
 /// before closing the socket anyway. i2pd 2.59 closes at once; without `QUIT`, emissary keeps

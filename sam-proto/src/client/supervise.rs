@@ -23,6 +23,7 @@
 //!   own control socket that would end the session. A hung router (`SIGSTOP`) accepts the TCP
 //!   connection in the kernel but never answers `HELLO`, so the probe times out.
 
+use core::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +83,16 @@ impl RecoveryPolicy {
     pub fn give_up_after(mut self, after: Option<Duration>) -> RecoveryPolicy {
         self.give_up_after = after;
         self
+    }
+
+    /// The configuration of a probe's socket: `config` with its connect (`HELLO`) and lookup
+    /// timeouts cut to [`RecoveryPolicy::probe_timeout`], for adapters whose calls cannot be
+    /// given up from outside.
+    pub fn probe_config(&self, config: &super::SamConfig) -> super::SamConfig {
+        let mut config = config.clone();
+        config.connect_timeout = self.probe_timeout;
+        config.lookup_timeout = self.probe_timeout;
+        config
     }
 
     /// Probe the bridge every `every` (`None`: never), waiting `timeout` for its answer.
@@ -334,6 +345,166 @@ impl Supervisor {
     fn set(&mut self, state: ServiceState) -> ServiceState {
         self.state = state;
         self.state.clone()
+    }
+}
+
+/// What ended a supervised service's wait ([`ServiceIo::wait`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceWake {
+    /// The owner asked the service to stop.
+    Stop,
+    /// The session's control socket is closed.
+    Closed,
+    /// A forward was asked for.
+    Rearm,
+    /// The wait's time is up.
+    Timeout,
+}
+
+/// What a supervised service's loop needs from a runtime and an adapter.
+#[doc(hidden)]
+pub trait ServiceIo: Send {
+    /// The adapter's session handle.
+    type Session: Clone + Send + Sync;
+    /// What keeps a forward going (the adapter's `Forward`).
+    type Forward: Send;
+    /// The clock the supervisor runs on.
+    fn now() -> Time;
+    /// `SESSION CREATE` (ends early with an error when the owner asks to stop).
+    fn create(
+        &mut self,
+        options: super::SessionOptions,
+    ) -> impl Future<Output = Result<Self::Session, ClientError>> + Send;
+    /// The keys `session` was created with.
+    fn keys(session: &Self::Session) -> &crate::keys::PrivateKeys;
+    /// `STREAM FORWARD` on `session`.
+    fn forward(
+        &mut self,
+        session: &Self::Session,
+        to: super::ForwardOptions,
+    ) -> impl Future<Output = Result<Self::Forward, ClientError>> + Send;
+    /// The forwards asked for so far, in order.
+    fn forwards(&self) -> std::vec::Vec<super::ForwardOptions>;
+    /// A probe of the bridge on a socket of its own: `NAMING LOOKUP NAME=ME` as the bridge
+    /// answered it, or [`ClientError::Timeout`] after `timeout` (the loop decides what the
+    /// answer means: [`Supervisor::probe_answered`]).
+    fn probe(&mut self, timeout: Duration) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// Waits until the owner asks to stop, `session` (if any) closes, a forward is asked for,
+    /// or `timeout` (if any) passes.
+    fn wait(
+        &mut self,
+        session: Option<&Self::Session>,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = ServiceWake> + Send;
+    /// Closes `session` (`QUIT`) and waits until its control socket is closed.
+    fn close(&mut self, session: Self::Session) -> impl Future<Output = ()> + Send;
+    /// Tells the handles the new state and the online session (`None` when not online).
+    fn publish(&mut self, state: &ServiceState, session: Option<&Self::Session>);
+}
+
+/// A supervised service's loop, the same for every runtime: create, stay online (forwards,
+/// probes) until the session is lost, back off, create again, until stopped. `options` without
+/// keys get the first session's keys, so the destination stays the same.
+#[doc(hidden)]
+pub async fn service_loop<I: ServiceIo>(
+    mut io: I,
+    mut supervisor: Supervisor,
+    mut options: super::SessionOptions,
+) {
+    io.publish(supervisor.state(), None);
+    loop {
+        let state = match create(&mut io, &mut supervisor, options.clone()).await {
+            Ok(session) => {
+                options = Supervisor::keep_destination(options, I::keys(&session));
+                let lost = online(&mut io, &mut supervisor, &session).await;
+                // Said before the close, which waits for a frozen bridge's answer to QUIT.
+                if let Some(state) = &lost {
+                    io.publish(state, None);
+                }
+                // Closed also when users still hold its streams: a session left open keeps
+                // the keys, and the next create would be refused DUPLICATED_DEST.
+                io.close(session).await;
+                match lost {
+                    Some(state) => state,
+                    None => break,
+                }
+            }
+            Err(e) => {
+                let state = supervisor.create_failed(e, I::now());
+                io.publish(&state, None);
+                state
+            }
+        };
+        let retry_in = match state {
+            ServiceState::Reconnecting { retry_in, .. } => retry_in,
+            _ => return, // stopped
+        };
+        if io.wait(None, Some(retry_in)).await == ServiceWake::Stop {
+            break;
+        }
+    }
+    let state = supervisor.stop();
+    io.publish(&state, None);
+}
+
+/// A create, after the probe (and the wait) the supervisor may ask for first.
+async fn create<I: ServiceIo>(
+    io: &mut I,
+    supervisor: &mut Supervisor,
+    options: super::SessionOptions,
+) -> Result<I::Session, ClientError> {
+    if supervisor.probe_before_create() {
+        probe(io, supervisor).await?;
+        let wait = supervisor.bridge_answered();
+        if io.wait(None, Some(wait)).await == ServiceWake::Stop {
+            return Err(ClientError::SessionClosed);
+        }
+    }
+    io.create(options).await
+}
+
+/// `Ok` when the bridge answers a probe, else the error that shows it dead.
+async fn probe<I: ServiceIo>(io: &mut I, supervisor: &Supervisor) -> Result<(), ClientError> {
+    let answer = io.probe(supervisor.policy().probe_timeout).await;
+    match Supervisor::probe_answered(&answer) {
+        true => Ok(()),
+        false => answer,
+    }
+}
+
+/// Online until the session is lost (the supervisor's state then) or the owner stops (`None`).
+async fn online<I: ServiceIo>(
+    io: &mut I,
+    supervisor: &mut Supervisor,
+    session: &I::Session,
+) -> Option<ServiceState> {
+    let state = supervisor.online(I::now());
+    io.publish(&state, Some(session));
+    let mut armed = std::vec::Vec::new();
+    let probe_every = supervisor.policy().probe_every;
+    let mut next_probe = probe_every.map(|every| I::now() + every);
+    loop {
+        for to in io.forwards().into_iter().skip(armed.len()) {
+            match io.forward(session, to).await {
+                Ok(forward) => armed.push(forward),
+                Err(e) => return Some(supervisor.session_lost(e, I::now())),
+            }
+        }
+        let timeout = next_probe.map(|at| at.saturating_sub(I::now()));
+        match io.wait(Some(session), timeout).await {
+            ServiceWake::Stop => return None,
+            ServiceWake::Closed => {
+                return Some(supervisor.session_lost(ClientError::SessionClosed, I::now()))
+            }
+            ServiceWake::Rearm => {}
+            ServiceWake::Timeout => {
+                if let Err(dead) = probe(io, supervisor).await {
+                    return Some(supervisor.probe_failed(dead, I::now()));
+                }
+                next_probe = probe_every.map(|every| I::now() + every);
+            }
+        }
     }
 }
 
