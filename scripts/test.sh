@@ -192,9 +192,9 @@ fuzz_smoke() {
     [ $n_built -gt 0 ] || return 99       # nothing could be built: reported as skipped
 }
 
-install_bridges() { # the matrix's bridges, and i2pd-2.45 for cargo test
+install_bridges() { # the matrix's bridges, and for cargo test i2pd-2.45 and i2pd-2.59 (recovery)
     local b wanted=$SAM_BRIDGES
-    [ "$MATRIX_ONLY" = 1 ] || wanted="i2pd-2.45 $wanted"
+    [ "$MATRIX_ONLY" = 1 ] || wanted="i2pd-2.45 i2pd-2.59 $wanted"
     # shellcheck disable=SC2086  # a word list of bridge names
     for b in $(printf '%s\n' $wanted | awk '!seen[$0]++'); do
         "$TESTBED" install --bridge "$b" || return

@@ -278,10 +278,13 @@ start_router() { # name exec-prefix...
     local asuser=()
     [ -n "$RUN_AS" ] && asuser=(setpriv --reuid="$RUN_AS" --regid="$(id -g "$RUN_AS")" --clear-groups)
     # setsid: own session/process group, so a Ctrl-C in the caller's terminal does not hit it
-    "$@" "${asuser[@]}" setsid "$I2PD" --conf="$d/i2pd.conf" --datadir="$d/data" \
-        --tunconf="$d/tunnels.conf" --tunnelsdir="$d/tunnels.d" --pidfile="$d/i2pd.pid" \
-        </dev/null >"$d/stdout.log" 2>&1 &
+    local cmd=("$@" "${asuser[@]}" setsid "$I2PD" --conf="$d/i2pd.conf" --datadir="$d/data"
+        --tunconf="$d/tunnels.conf" --tunnelsdir="$d/tunnels.d" --pidfile="$d/i2pd.pid")
+    "${cmd[@]}" </dev/null >"$d/stdout.log" 2>&1 &
     echo $! > "$d/launcher.pid"
+    # The same launch again, for `testbed.sh restart-sam DIR` (a router restart on the same
+    # port, data dir and keys).
+    { printf '%q ' "${cmd[@]}"; printf '</dev/null >>%q 2>&1 &\necho $! > %q\n' "$d/stdout.log" "$d/launcher.pid"; } > "$d/launch.sh"
 }
 
 T0=$(date +%s%N)

@@ -9,6 +9,7 @@
 #                                 stopped first.  Default PORT: 17656 / 17646 / 17636 (by NAME, below).
 #   testbed.sh stop DIR           stop exactly what `start DIR` started (whatever the bridge)
 #   testbed.sh status DIR         exit 0 if it runs, 3 if not, 1 if only partly
+#   testbed.sh restart-sam DIR    kill -9 the SAM router and start it again (same port, keys; i2pd only)
 #
 #   NAME (default i2pd-2.45; stop/status read it from DIR/env):
 #     i2pd-2.45  Debian 12's i2pd 2.45.1 (apt, root), SAM 3.0/3.1, two routers (MODE=veth or here, below)
@@ -49,7 +50,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 usage() {
-    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -457,6 +458,32 @@ cmd_status() { # DIR
 
 # --bridge NAME / --bridge=NAME anywhere after the command; the rest are positional
 CMD=${1:-}; [ $# -gt 0 ] && shift
+# ------------------------------------------------------------------------------------------- restart-sam
+# kill -9 of the SAM router (r1) if it still runs, then the same router again on the same port,
+# data dir and keys (r2, the floodfill, stays); waits for HELLO and updates R1_PID in DIR/env.
+# i2pd bridges only (DIR/r1/launch.sh is written by start-i2pd.sh).
+cmd_restart_sam() { # DIR
+    local dir r1 t0 reply=""
+    dir=$(abs_dir "$1")
+    [ -f "$dir/r1/launch.sh" ] || die "$dir/r1/launch.sh missing: restart-sam needs an i2pd testbed started by this script"
+    r1=$(env_get "$dir" R1_PID)
+    t0=$(now)
+    if [ -n "$r1" ] && kill -0 "$r1" 2>/dev/null; then kill -9 "$r1"; fi
+    for _ in $(seq 1 100); do { [ -n "$r1" ] && kill -0 "$r1" 2>/dev/null; } || break; sleep 0.05; done
+    rm -f "$dir/r1/i2pd.pid"
+    bash "$dir/r1/launch.sh"
+    for _ in $(seq 1 300); do
+        reply=$(sam_hello "$(env_get "$dir" SAM_TCP_PORT)" || true)
+        [[ $reply == "HELLO REPLY RESULT=OK"* ]] && break
+        sleep 0.1
+    done
+    [[ $reply == "HELLO REPLY RESULT=OK"* ]] || die "the restarted SAM router does not answer HELLO (see $dir/r1/i2pd.log)"
+    for _ in $(seq 1 50); do [ -s "$dir/r1/i2pd.pid" ] && break; sleep 0.02; done
+    r1=$(cat "$dir/r1/i2pd.pid" 2>/dev/null || cat "$dir/r1/launcher.pid")
+    sed -i "s/^R1_PID=.*/R1_PID=$r1/" "$dir/env"
+    say "SAM router restarted (pid $r1), HELLO answered after $(since "$t0") s"
+}
+
 BRIDGE=""; ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -474,5 +501,6 @@ case $CMD in
              cmd_start "${ARGS[0]}" "${ARGS[1]:-$(default_port "$BRIDGE")}" "$BRIDGE" ;;
     stop)    [ ${#ARGS[@]} = 1 ] || usage; cmd_stop "${ARGS[0]}" ;;     # (a --bridge is accepted and ignored)
     status)  [ ${#ARGS[@]} = 1 ] || usage; cmd_status "${ARGS[0]}" ;;
+    restart-sam) [ ${#ARGS[@]} = 1 ] || usage; cmd_restart_sam "${ARGS[0]}" ;;
     *) usage ;;
 esac

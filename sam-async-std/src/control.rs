@@ -82,6 +82,11 @@ impl Control {
     /// Asks the core to close the session and waits until it is over.
     pub(crate) async fn close(&self) {
         let _ = self.inputs.try_send(ControlInput::Close);
+        self.closed().await
+    }
+
+    /// Waits until the session is over.
+    pub(crate) async fn closed(&self) {
         let _ = self.ended.recv().await;
     }
 }

@@ -6,6 +6,7 @@ mod control;
 mod datagram;
 mod driver;
 mod sam;
+mod service;
 mod session;
 mod stream;
 
@@ -13,6 +14,8 @@ use std::path::Path;
 
 pub use datagram::DatagramSocket;
 pub use sam::Sam;
+pub use sam_proto::client::{RecoveryPolicy, ServiceState};
+pub use service::{Service, StateObserver};
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
 

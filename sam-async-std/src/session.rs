@@ -97,6 +97,11 @@ impl Session {
         self.shared.control.close().await
     }
 
+    /// Returns once the control socket is closed (by [`close`](Self::close) or the bridge).
+    pub async fn closed(&self) {
+        self.shared.control.closed().await
+    }
+
     /// Runs `call` on a socket of its own, for a stream that keeps this session open. Any
     /// failure of a closed session is [`Error::SessionClosed`].
     async fn stream<R: Request>(&self, call: Call<R>) -> Result<(Stream, R::Output)> {

@@ -5,6 +5,7 @@
 mod control;
 mod datagram;
 mod driver;
+mod service;
 mod session;
 mod stream;
 
@@ -24,8 +25,10 @@ pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, SamConfig, SessionOptions, Style,
     SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
+pub use sam_proto::client::{RecoveryPolicy, ServiceState};
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
 pub use sam_proto::{ResultCode, Version};
+pub use service::{Service, StateObserver};
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf, StreamWriteHalf};
 

@@ -81,6 +81,11 @@ impl ControlHandle {
     /// Asks the core to close and waits until the socket is.
     pub(crate) async fn close(&self) {
         let _ = self.inputs.send(ControlInput::Close);
+        self.closed().await
+    }
+
+    /// Waits until the socket is closed.
+    pub(crate) async fn closed(&self) {
         // An error means the task is gone, which is closed too.
         let _ = self.closed.clone().wait_for(|closed| *closed).await;
     }

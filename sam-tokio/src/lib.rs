@@ -10,6 +10,7 @@ mod datagram;
 mod driver;
 mod keyfile;
 mod sam;
+mod service;
 mod session;
 mod stream;
 #[cfg(feature = "tunnel")]
@@ -32,6 +33,8 @@ pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, SessionOptions, Style,
     SubsessionOptions,
 };
+pub use sam_proto::client::{RecoveryPolicy, ServiceState};
+pub use service::{Service, StateObserver};
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
 

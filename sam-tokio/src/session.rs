@@ -93,6 +93,11 @@ impl Session {
         self.shared.control.close().await
     }
 
+    /// Returns once the control socket is closed (by [`Session::close`] or by the bridge).
+    pub async fn closed(&self) {
+        self.shared.control.closed().await
+    }
+
     /// Runs a stream call; the stream keeps this session alive.
     async fn stream<R>(&self, call: Call<R>) -> Result<(Stream, R::Output)>
     where

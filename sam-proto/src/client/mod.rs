@@ -41,6 +41,12 @@
 //!   [`Style::Primary`] session, sharing its control socket. `datagram_socket()`: send and
 //!   receive a DATAGRAM or RAW session's datagrams ([`DatagramInbox`]). `close()`: `QUIT` on a
 //!   3.2+ bridge, then the control socket closes, and with it every sub-session and stream.
+//!   `closed()`: returns once the control socket is closed (async adapters).
+//! * **`Service`**: a destination kept online across bridge restarts ([`Supervisor`],
+//!   [`RecoveryPolicy`]): `Service::start(&sam, options, policy)` (or `start_observed` with a
+//!   callback for every [`ServiceState`]), `state()`, `session()` (the online one, waited
+//!   for), `accept()` / `incoming()` across sessions, `forward(to)` (asked for again on every
+//!   new session), `stop()`. A plain `Session` keeps failing fast.
 //! * **Lifetimes**: a `Stream` from `connect`/`accept`, a `Forward`, `IncomingStreams` and a
 //!   `DatagramSocket` keep their session alive; the session closes when its last handle is
 //!   dropped, when `close()` is called, or when the bridge closes the control socket. After
@@ -66,6 +72,8 @@ mod leftover;
 #[cfg(feature = "std")]
 mod service;
 #[cfg(feature = "std")]
+mod supervise;
+#[cfg(feature = "std")]
 mod tunnel;
 
 pub use config::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
@@ -87,6 +95,10 @@ pub use keyfile::{load_keys_blocking, save_keys_blocking};
 pub use leftover::Leftover;
 #[cfg(feature = "std")]
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
+#[cfg(feature = "std")]
+pub use supervise::{
+    service_loop, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, Supervisor,
+};
 #[cfg(feature = "std")]
 pub use tunnel::{
     client_target, ends_connection, error_line, ClientTarget, I2pEnd, TunnelConnection,

@@ -9,7 +9,10 @@
 //! * [`bench`](mod@bench): the loopback fake bridge, counting sink and splice of the throughput benches,
 //!   their statistics and the strace helpers;
 //! * [`keys`]: the constructed keys of the SAM reference (sam-proto/PROTOCOL.md §11.6);
-//! * [`data`]: reproducible pseudo-random test data.
+//! * [`data`]: reproducible pseudo-random test data;
+//! * [`recovery`]: the supervised-service suite under router restarts
+//!   ([`sam_recovery_suite!`]);
+//! * [`testbed`](mod@testbed): a private testbed for tests that kill or freeze the router.
 //!
 //! The adapter suites live in this package's `tests/` (`e2e_tokio.rs`, `hostile_blocking.rs`,
 //! ...): the published crates' tests include no file from outside their package.
@@ -22,3 +25,5 @@ pub mod flood;
 pub mod hostile;
 pub mod keys;
 pub mod matrix;
+pub mod recovery;
+pub mod testbed;

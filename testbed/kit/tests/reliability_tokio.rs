@@ -47,13 +47,14 @@
 //!   EOF.
 
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sam_testkit::data::pseudo_random;
+use sam_testkit::testbed::{
+    check_privileges, leftover_routers, signal, PrivateTestbed, TestbedEnv as Env,
+};
 use sam_tokio::{Error, Sam, SamConfig, Session, SessionOptions, Stream, Style};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,10 +115,14 @@ const KILL_AFTER: u64 = 4 << 20;
 #[test]
 fn reliability_on_a_private_testbed() {
     let t_all = Instant::now();
-    if let Err(why) = privileges() {
+    if let Err(why) = check_privileges("reliability_tokio") {
         panic!("{why}");
     }
-    let testbed = Arc::new(Testbed::new());
+    let testbed = Arc::new(PrivateTestbed::new(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability-testbed"),
+        PORT,
+        "i2pd-2.45",
+    ));
     let env = testbed.start();
     println!(
         "reliability: private testbed up in {:.1} s ({}, SAM 127.0.0.1:{}, r1 pid {})",
@@ -165,7 +170,7 @@ fn reliability_on_a_private_testbed() {
 
 /// What every scenario gets.
 struct Ctx {
-    testbed: Arc<Testbed>,
+    testbed: Arc<PrivateTestbed>,
     env: Env,
     sam: Sam,
     /// Connector and acceptor of scenarios 1 and 2.
@@ -180,7 +185,7 @@ struct Ctx {
 type Scenario = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Creates the sessions, then runs the scenarios in order; returns the failed ones.
-async fn run_all(testbed: Arc<Testbed>, env: Env) -> Vec<(&'static str, String)> {
+async fn run_all(testbed: Arc<PrivateTestbed>, env: Env) -> Vec<(&'static str, String)> {
     let sam = Sam::new(config(&env));
     let started = Instant::now();
     let sessions = match create_sessions(&sam, 4).await {
@@ -625,7 +630,7 @@ async fn router_killed(ctx: Arc<Ctx>) {
             "sessions open before the kill"
         );
         let killed = Instant::now();
-        kill_9(ctx.env.r1_pid);
+        signal(ctx.env.r1_pid, "-9");
         let kill_took = killed.elapsed();
 
         let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
@@ -824,15 +829,6 @@ async fn next_incoming(
     .await
 }
 
-fn kill_9(pid: u32) {
-    let status = Command::new("kill")
-        .arg("-9")
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill(1)");
-    assert!(status.success(), "kill -9 {pid}: {status}");
-}
-
 // ------------------------------------------------------------------------------ helpers
 
 /// Fails the scenario instead of hanging it.
@@ -889,138 +885,4 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("read /proc/self/fd")
         .count()
-}
-
-// ------------------------------------------------------------------------------ the testbed
-
-/// Root in the initial user namespace, or a private network namespace with only `lo` (where
-/// testbed.sh runs the routers in our namespace): anything else cannot work.
-fn privileges() -> Result<(), String> {
-    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    let euid = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned));
-    let real_root = euid.as_deref() == Some("0")
-        && uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
-    // /proc/net/dev lists the interfaces of this process's network namespace.
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/net/dev")
-        .unwrap_or_default()
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next().map(|n| n.trim().to_owned()))
-        .collect();
-    let private_netns = interfaces.iter().all(|i| i == "lo");
-    if real_root || private_netns {
-        Ok(())
-    } else {
-        Err(format!(
-            "the reliability tests start a private i2pd testbed, which needs root (network \
-             namespace + veth) or a private network namespace shared with this process. Run \
-             ./scripts/test.sh (it re-runs itself inside `unshare -rn` when not root), or run \
-             this test as root, or as: unshare -rn cargo test -p sam-testkit --test reliability_tokio \
-             (after `cargo fetch`; i2pd installed by root with testbed/testbed.sh install). \
-             This process: euid {euid:?}, network interfaces {interfaces:?}"
-        ))
-    }
-}
-
-/// The private testbed: started by [`Testbed::start`], stopped by [`Testbed::stop`] and when
-/// dropped.
-struct Testbed {
-    script: PathBuf,
-    dir: PathBuf,
-}
-
-/// What `testbed.sh start` wrote to DIR/env.
-#[derive(Debug, Clone)]
-struct Env {
-    r1_pid: u32,
-    tcp_port: u16,
-    udp_port: u16,
-}
-
-impl Testbed {
-    fn new() -> Testbed {
-        // This crate is testbed/kit: the script is next to it.
-        let testbed = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        Testbed {
-            script: testbed.join("testbed.sh"),
-            dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability-testbed"),
-        }
-    }
-
-    /// `testbed.sh start DIR PORT` (which first stops whatever an earlier run left in DIR).
-    fn start(&self) -> Env {
-        // Through bash, to close fd 9: ./scripts/test.sh holds its testbed lock there, and
-        // routers that inherited it would keep that lock (as scripts/lib.sh does: `9>&-`).
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(r#"exec "$0" "$@" 9>&-"#)
-            .arg(&self.script)
-            .arg("start")
-            .arg(&self.dir)
-            .arg(PORT.to_string())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.script.display()));
-        if !out.status.success() {
-            panic!(
-                "testbed.sh start {} {PORT} failed ({}):\n{}{}",
-                self.dir.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let env = std::fs::read_to_string(self.dir.join("env")).expect("DIR/env");
-        let get = |key: &str| -> String {
-            env.lines()
-                .rev()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(|v| v.trim_matches('"').to_owned())
-                .unwrap_or_else(|| panic!("{key} missing from {}/env", self.dir.display()))
-        };
-        let parsed = Env {
-            r1_pid: get("R1_PID").parse().expect("R1_PID"),
-            tcp_port: get("SAM_TCP_PORT").parse().expect("SAM_TCP_PORT"),
-            udp_port: get("SAM_UDP_PORT").parse().expect("SAM_UDP_PORT"),
-        };
-        assert_eq!(parsed.tcp_port, PORT);
-        parsed
-    }
-
-    fn stop(&self) {
-        match Command::new(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .output()
-        {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "reliability: testbed.sh stop {} failed ({}):\n{}{}",
-                self.dir.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => eprintln!("reliability: cannot run testbed.sh stop: {e}"),
-        }
-    }
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// i2pd processes started from `dir` (`pgrep -f DIR`), as "pid cmdline" lines.
-fn leftover_routers(dir: &Path) -> String {
-    let out = Command::new("pgrep")
-        .arg("-af")
-        .arg(dir)
-        .output()
-        .expect("run pgrep");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
