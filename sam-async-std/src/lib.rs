@@ -14,7 +14,6 @@ use std::path::Path;
 
 pub use datagram::DatagramSocket;
 pub use sam::Sam;
-pub use sam_proto::client::{RecoveryPolicy, ServiceState};
 pub use service::{Service, StateObserver};
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
@@ -24,8 +23,8 @@ pub use sam_proto;
 /// The error of every operation, shared by the three adapters (`ClientError` in sam-proto).
 pub use sam_proto::client::ClientError as Error;
 pub use sam_proto::client::{
-    ConnectOptions, DatagramDelivery, ForwardOptions, Received, SamConfig, SessionOptions, Style,
-    SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
+    ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
+    ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
 pub use sam_proto::{ResultCode, Version};

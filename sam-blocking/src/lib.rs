@@ -22,10 +22,9 @@ pub use sam_proto;
 pub use sam_proto::client::ClientError as Error;
 pub use sam_proto::client::{load_keys_blocking as load_keys, save_keys_blocking as save_keys};
 pub use sam_proto::client::{
-    ConnectOptions, DatagramDelivery, ForwardOptions, Received, SamConfig, SessionOptions, Style,
-    SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
+    ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
+    ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
-pub use sam_proto::client::{RecoveryPolicy, ServiceState};
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
 pub use sam_proto::{ResultCode, Version};
 pub use service::{Service, StateObserver};

@@ -24,16 +24,14 @@ pub mod web;
 pub use datagram::DatagramSocket;
 /// The error of every operation (shared by all three adapters).
 pub use sam_proto::client::ClientError as Error;
-pub use sam_proto::client::{SamConfig, ENV_ADDR, ENV_UDP_ADDR};
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 pub use keyfile::{load_keys, save_keys};
 pub use sam::Sam;
 pub use sam_proto::client::{
-    ConnectOptions, DatagramDelivery, ForwardOptions, Received, SessionOptions, Style,
-    SubsessionOptions,
+    ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
+    ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
-pub use sam_proto::client::{RecoveryPolicy, ServiceState};
 pub use service::{Service, StateObserver};
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
