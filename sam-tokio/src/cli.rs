@@ -17,6 +17,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -26,8 +27,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::tunnel::{load_or_create_keys, ClientTunnel, ServerTunnel, TunnelOptions};
 use crate::{
-    load_keys, save_keys, Destination, Sam, SamConfig, Session, SessionOptions, SigType, Stream,
-    Style,
+    load_keys, save_keys, Destination, RecoveryPolicy, Sam, SamConfig, Service, ServiceState,
+    Session, SessionOptions, SigType, Stream, Style,
 };
 
 /// The long help's epilogue: what each command does, and the caveats.
@@ -41,7 +42,9 @@ What the commands do:
                  address on stderr); asks the bridge alone first, then through a session.
   listen         prints its address on stderr, accepts a stream and pipes stdin to it and it
                  to stdout. -k: keep accepting, one connection after another; stdin goes to
-                 the first connection only, later ones are only printed.
+                 the first connection only, later ones are only printed. With -k the session
+                 is supervised: after a router restart it is created again (same address
+                 with --keys) and accepting goes on.
   connect DEST   connects to DEST (.b32.i2p, base64 or host name) and pipes likewise.
   -u             datagrams instead of a stream (a DATAGRAM session): one datagram per line.
                  listen -u prints each payload on stdout and its sender's b32 address on
@@ -57,7 +60,8 @@ What the commands do:
                  bridge connects to TARGET_ADDR itself (STREAM FORWARD SILENT=true): no
                  process in between, so no per-connection log line and no --limit.
                  --close-linger: how long a stream stays open after the service closed its
-                 side, unless the peer ends it first (default 5 s).
+                 side, unless the peer ends it first (default 5 s). The session is
+                 supervised: after a router restart it is created again, same address.
                  Tunnels log one line per connection on stderr; Ctrl-C or SIGTERM stops
                  accepting, lets open connections end for --grace seconds, then exits.
 
@@ -314,13 +318,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             keys,
             keep_listening,
             io,
-        } => {
+        } if keep_listening && !io.datagrams => {
+            // -k: a supervised destination, which comes back after the router restarts.
+            let service = start_service(&sam, with_keys(options, keys).await?);
+            let session = service
+                .session()
+                .await
+                .map_err(|e| format!("creating the session: {}", one_line(&e)))?;
+            eprintln!("samcat: listening on {}", session.address());
+            let accept = || service.accept();
+            let piped = listen(accept, true, io.shutdown_on_eof).await;
+            service.stop().await;
+            piped
+        }
+        Command::Listen { keys, io, .. } => {
             let session = open_session(&sam, options, keys).await?;
             eprintln!("samcat: listening on {}", session.address());
             if io.datagrams {
                 return exchange_datagrams(&session, None).await;
             }
-            let piped = listen(&session, keep_listening, io.shutdown_on_eof).await;
+            let piped = listen(|| session.accept(), false, io.shutdown_on_eof).await;
             linger(session, cli.linger).await;
             piped
         }
@@ -407,16 +424,24 @@ async fn lookup(sam: &Sam, options: SessionOptions, name: &str) -> Result<(), St
 
 async fn open_session(
     sam: &Sam,
-    mut options: SessionOptions,
+    options: SessionOptions,
     keys: Option<PathBuf>,
 ) -> Result<Session, String> {
-    if let Some(path) = keys {
-        let keys = load_keys(&path)
-            .await
-            .map_err(|e| format!("reading keys from {}: {}", path.display(), one_line(&e)))?;
-        options = options.with_keys(keys);
-    }
-    create_session(sam, options).await
+    create_session(sam, with_keys(options, keys).await?).await
+}
+
+/// `options` with the keys saved in `keys`, if given.
+async fn with_keys(
+    options: SessionOptions,
+    keys: Option<PathBuf>,
+) -> Result<SessionOptions, String> {
+    let Some(path) = keys else {
+        return Ok(options);
+    };
+    let keys = load_keys(&path)
+        .await
+        .map_err(|e| format!("reading keys from {}: {}", path.display(), one_line(&e)))?;
+    Ok(options.with_keys(keys))
 }
 
 async fn create_session(sam: &Sam, options: SessionOptions) -> Result<Session, String> {
@@ -427,6 +452,19 @@ async fn create_session(sam: &Sam, options: SessionOptions) -> Result<Session, S
     sam.session(options)
         .await
         .map_err(|e| format!("creating the session: {}", one_line(&e)))
+}
+
+/// A [`Service`] for `options`, saying its state changes on stderr (a restarted router, say).
+fn start_service(sam: &Sam, options: SessionOptions) -> Service {
+    eprintln!(
+        "samcat: creating a session on {} (the router builds tunnels first)...",
+        sam.config().address
+    );
+    let say = |state: &ServiceState| match state {
+        ServiceState::Starting => {}
+        state => eprintln!("samcat: session {state}"),
+    };
+    Service::start_observed(sam, options, RecoveryPolicy::new(), Arc::new(say))
 }
 
 /// Keeps `session` open for `secs` after its stream ended, then closes it.
@@ -442,11 +480,15 @@ async fn linger(session: Session, secs: f64) {
 }
 
 /// `listen`: one stream, or (`-k`) one stream after another, stdin going to the first.
-async fn listen(session: &Session, keep_listening: bool, half_close: bool) -> Result<(), String> {
+async fn listen<A, F>(mut accept: A, keep_listening: bool, half_close: bool) -> Result<(), String>
+where
+    A: FnMut() -> F,
+    F: std::future::Future<Output = crate::Result<crate::Incoming>>,
+{
     let mut stdin = Some(tokio::io::stdin());
     let mut backoff = sam_proto::client::Backoff::accept_loop();
     loop {
-        let incoming = match session.accept().await {
+        let incoming = match accept().await {
             Ok(incoming) => incoming,
             // -k retries what may pass, as the tunnels do.
             Err(e) => match backoff.after_accept_error(&e).filter(|_| keep_listening) {
@@ -621,10 +663,13 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
             tunnel.run_until(stop_signal()).await
         }
         TunnelCommand::Server { target, silent, .. } => {
+            // Supervised: the tunnel comes back after the router restarts, same address.
             let to = local_address(&target).await?;
-            let session = create_session(sam, options).await?;
-            let tunnel = ServerTunnel::new(session, to, tunnel_options).silent(silent);
-            tunnel.run_until(stop_signal()).await
+            let service = start_service(sam, options);
+            let tunnel = ServerTunnel::supervised(service, to, tunnel_options)
+                .await
+                .map_err(|e| format!("creating the session: {}", one_line(&e)))?;
+            tunnel.silent(silent).run_until(stop_signal()).await
         }
     }
     .map_err(|e| format!("tunnel: {}", one_line(&e)))

@@ -85,7 +85,8 @@ use tokio::task::JoinSet;
 pub use sam_proto::client::{TunnelEvent, TUNNEL_GRACE, TUNNEL_LIMIT, TUNNEL_LINGER};
 
 use crate::{
-    load_keys, save_keys, Error, ForwardOptions, PrivateKeys, Result, Sam, Session, SigType,
+    load_keys, save_keys, Error, ForwardOptions, PrivateKeys, Result, Sam, Service, Session,
+    SigType,
 };
 
 /// The callback of [`TunnelOptions::on_event`].
@@ -260,7 +261,7 @@ impl ClientTunnel {
             }
         };
         let outcome = accept_loop(&options, shutdown, accept, serve).await;
-        finish(&session, &options, outcome.1).await;
+        finish(&Source::Session(session.clone()), &options, outcome.1).await;
         outcome.0
     }
 }
@@ -270,21 +271,74 @@ impl ClientTunnel {
 #[derive(Debug)]
 #[must_use = "a tunnel does nothing until run_until is awaited"]
 pub struct ServerTunnel {
-    session: Session,
+    source: Source,
+    address: crate::B32Address,
     target: SocketAddr,
     silent: bool,
     options: TunnelOptions,
+}
+
+/// Where a server tunnel's streams come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// One session: the tunnel ends with it.
+    Session(Session),
+    /// A supervised destination: the tunnel goes on across bridge restarts.
+    Service(Service),
+}
+
+impl Source {
+    async fn accept(&self) -> Result<crate::Incoming> {
+        match self {
+            Source::Session(session) => session.accept().await,
+            Source::Service(service) => service.accept().await,
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        match self {
+            Source::Session(session) => session.is_closed(),
+            Source::Service(service) => service.state().is_stopped(),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Source::Session(session) => session.close().await,
+            Source::Service(service) => service.stop().await,
+        }
+    }
 }
 
 impl ServerTunnel {
     /// Streams to `session` go to `target`, through an accept loop.
     pub fn new(session: Session, target: SocketAddr, options: TunnelOptions) -> ServerTunnel {
         ServerTunnel {
-            session,
+            address: session.address(),
+            source: Source::Session(session),
             target,
             silent: false,
             options,
         }
+    }
+
+    /// Streams to `service`'s destination go to `target`, across bridge restarts: the
+    /// [`Service`] creates the session again, and the accept loop (or the `SILENT` forward)
+    /// goes on with it. Returns once the service is first online (its address is known);
+    /// [`Error::SessionClosed`] if it stopped before.
+    pub async fn supervised(
+        service: Service,
+        target: SocketAddr,
+        options: TunnelOptions,
+    ) -> Result<ServerTunnel> {
+        let address = service.session().await?.address();
+        Ok(ServerTunnel {
+            source: Source::Service(service),
+            address,
+            target,
+            silent: false,
+            options,
+        })
     }
 
     /// `true`: the bridge forwards streams to the target itself (`STREAM FORWARD …
@@ -296,35 +350,41 @@ impl ServerTunnel {
 
     /// Our I2P address, where peers connect to.
     pub fn address(&self) -> crate::B32Address {
-        self.session.address()
+        self.address
     }
 
-    /// The tunnel's session.
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The tunnel's session (`None` for a [supervised](ServerTunnel::supervised) tunnel,
+    /// whose session changes: see [`Service::session`]).
+    pub fn session(&self) -> Option<&Session> {
+        match &self.source {
+            Source::Session(session) => Some(session),
+            Source::Service(_) => None,
+        }
     }
 
-    /// Carries streams until `shutdown` completes (or the session ends), then shuts down (see
-    /// the [module docs](self)) and closes the session. Returns the error that stopped the
-    /// tunnel, if it did not stop because of `shutdown`.
+    /// Carries streams until `shutdown` completes (or the session ends, or the service
+    /// stops), then shuts down (see the [module docs](self)) and closes the session (stops the
+    /// service). Returns the error that stopped the tunnel, if it did not stop because of
+    /// `shutdown`.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         if self.silent {
             return self.run_silent(shutdown).await;
         }
         let ServerTunnel {
-            session,
+            source,
+            address,
             target,
             options,
             ..
         } = self;
         options.emit(TunnelEvent::Ready {
             kind: TunnelKind::Server,
-            address: session.address(),
+            address,
             local: target,
             target: None,
             limit: Some(options.limit),
         });
-        let on = &session;
+        let on = &source;
         let accept = move || on.accept();
         let linger = Some(options.linger).filter(|l| !l.is_zero());
         let serve = |incoming: crate::Incoming, permit, id| {
@@ -343,30 +403,36 @@ impl ServerTunnel {
             }
         };
         let outcome = accept_loop(&options, shutdown, accept, serve).await;
-        finish(&session, &options, outcome.1).await;
+        finish(&source, &options, outcome.1).await;
         outcome.0
     }
 
     async fn run_silent(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let ServerTunnel {
-            session,
+            source,
+            address,
             target,
             options,
             ..
         } = self;
-        let forward = match session
-            .forward(ForwardOptions::new(target).silent(true))
-            .await
-        {
-            Ok(forward) => forward,
-            Err(e) => {
-                session.close().await;
-                return Err(e);
+        let silent = ForwardOptions::new(target).silent(true);
+        // A supervised forward is asked for again on every new session by the service.
+        let forward = match &source {
+            Source::Session(session) => match session.forward(silent).await {
+                Ok(forward) => Some(forward),
+                Err(e) => {
+                    session.close().await;
+                    return Err(e);
+                }
+            },
+            Source::Service(service) => {
+                service.forward(silent);
+                None
             }
         };
         options.emit(TunnelEvent::Ready {
             kind: TunnelKind::SilentServer,
-            address: session.address(),
+            address,
             local: target,
             target: None,
             limit: None,
@@ -376,7 +442,7 @@ impl ServerTunnel {
         let ended = async {
             loop {
                 tick.tick().await;
-                if session.is_closed() {
+                if source.is_over() {
                     return;
                 }
             }
@@ -390,7 +456,7 @@ impl ServerTunnel {
             grace: Duration::ZERO,
         });
         drop(forward);
-        session.close().await;
+        source.close().await;
         options.emit(TunnelEvent::Stopped { cut: 0 });
         outcome
     }
@@ -468,7 +534,7 @@ where
 }
 
 /// Lets the open connections end within the grace period, cuts the rest, closes the session.
-async fn finish(session: &Session, options: &TunnelOptions, mut open: JoinSet<()>) {
+async fn finish(source: &Source, options: &TunnelOptions, mut open: JoinSet<()>) {
     while open.try_join_next().is_some() {}
     options.emit(TunnelEvent::ShuttingDown {
         open: open.len(),
@@ -483,7 +549,7 @@ async fn finish(session: &Session, options: &TunnelOptions, mut open: JoinSet<()
             cut
         }
     };
-    session.close().await;
+    source.close().await;
     options.emit(TunnelEvent::Stopped { cut });
 }
 

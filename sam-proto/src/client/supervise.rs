@@ -149,6 +149,13 @@ impl core::fmt::Display for ServiceState {
                 reason,
                 attempt,
                 retry_in,
+            } if retry_in.is_zero() => {
+                write!(f, "reconnecting ({reason}); attempt {} now", attempt + 1)
+            }
+            ServiceState::Reconnecting {
+                reason,
+                attempt,
+                retry_in,
             } => write!(
                 f,
                 "reconnecting ({reason}); attempt {} in {retry_in:?}",
@@ -657,7 +664,7 @@ mod tests {
         assert!(!supervisor.probe_before_create());
         assert_eq!(
             state.to_string(),
-            "reconnecting (HELLO timed out after 5s); attempt 1 in 0ns"
+            "reconnecting (HELLO timed out after 5s); attempt 1 now"
         );
         assert!(matches!(
             supervisor.stop(),

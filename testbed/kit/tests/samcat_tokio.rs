@@ -1,7 +1,8 @@
 //! sam-tokio's `samcat` binary (the code `cargo install sam-tokio --features cli` ships, built
 //! here as the kit's `samcat`) against a real SAM bridge, as child processes: HTTP through a
 //! client and a server tunnel (curl and Python's http.server), datagrams both ways,
-//! `listen -k`, and the usage text without arguments.
+//! `listen -k`, `listen -k --keys` across a router restart (on a private i2pd 2.59 testbed of
+//! its own), and the usage text without arguments.
 //!
 //! The tests need `SAM_ADDR` (the testbed: `./scripts/test.sh`, or `testbed/testbed.sh start
 //! DIR PORT`); the sessions take `SAM_TUNNEL_OPTIONS`, else `SAM_SESSION_OPTIONS`, else the
@@ -54,9 +55,14 @@ struct Proc {
 }
 
 fn spawn(name: &str, program: &str, args: &[&str]) -> Proc {
+    spawn_with_options(name, program, args, &tunnel_options())
+}
+
+/// [`spawn`] with `SAM_TUNNEL_OPTIONS` = `options`.
+fn spawn_with_options(name: &str, program: &str, args: &[&str], options: &str) -> Proc {
     let mut child = Command::new(program)
         .args(args)
-        .env("SAM_TUNNEL_OPTIONS", tunnel_options())
+        .env("SAM_TUNNEL_OPTIONS", options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -638,4 +644,92 @@ async fn listen_k_serves_three_connections_in_a_row() {
         listener.child.try_wait().expect("try_wait").is_none(),
         "listen -k keeps listening"
     );
+}
+
+/// `samcat listen -k --keys FILE` is supervised: after `kill -9` of the SAM router and its
+/// restart on the same port (a private i2pd 2.59 testbed), the same address is back and serves
+/// the next connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn listen_k_with_keys_comes_back_after_a_router_restart() {
+    use sam_testkit::testbed::{check_privileges, PrivateTestbed};
+    check_privileges("samcat_tokio").unwrap_or_else(|why| panic!("{why}"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("samcat-restart");
+    let testbed = PrivateTestbed::new(dir, 17610, "i2pd-2.59");
+    let (testbed, env) = tokio::task::spawn_blocking(move || {
+        let env = testbed.start();
+        (testbed, env)
+    })
+    .await
+    .expect("testbed start");
+    let sam = format!("127.0.0.1:{}", env.tcp_port);
+    let options: Vec<String> = env
+        .session_options
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let options = options.join(" ");
+    let run = |name: &str, args: &[&str]| {
+        let mut all = vec!["--sam", sam.as_str()];
+        all.extend_from_slice(args);
+        spawn_with_options(name, SAMCAT, &all, &options)
+    };
+    let keys = temp_dir("restart").join("listener.keys");
+    let keys = keys.to_str().expect("a UTF-8 path");
+    let mut keygen = run("keygen", &["keygen", "--out", keys]);
+    let status = keygen.child.wait().await.expect("keygen");
+    assert!(status.success(), "keygen: {status}");
+
+    let mut listener = run("listen -k", &["listen", "-k", "--keys", keys]);
+    let address = listener.address("samcat: listening on ").await;
+    // A connect right after a (re)start may find no lease set yet: tried again for a while.
+    let say = async |text: &str, listener: &mut Proc| {
+        let deadline = Instant::now() + READY;
+        loop {
+            let mut client = run("connect", &["connect", "-N", &address]);
+            client.write(&format!("{text}\n")).await;
+            drop(client.stdin.take());
+            let status = client.child.wait().await.expect("connect");
+            let printed = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Some(line) = listener.stdout.recv().await {
+                    if line == text {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            if printed == Ok(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never reached listen -k ({status})"
+            );
+        }
+    };
+    say("before the restart", &mut listener).await;
+    let restarted = Instant::now();
+    let testbed = tokio::task::spawn_blocking(move || {
+        testbed.restart_sam();
+        testbed
+    })
+    .await
+    .expect("restart-sam");
+    line_where(&mut listener.stderr, READY, "listen -k online again", |l| {
+        (l == "samcat: session online").then_some(())
+    })
+    .await;
+    say("after the restart", &mut listener).await;
+    eprintln!(
+        "samcat: listen -k --keys served again {:.1?} after kill -9 of the router",
+        restarted.elapsed()
+    );
+    assert!(
+        listener.child.try_wait().expect("try_wait").is_none(),
+        "still listening"
+    );
+    drop(listener);
+    tokio::task::spawn_blocking(move || drop(testbed))
+        .await
+        .expect("testbed stop");
 }
