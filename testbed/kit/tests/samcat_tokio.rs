@@ -654,7 +654,7 @@ async fn listen_k_with_keys_comes_back_after_a_router_restart() {
     use sam_testkit::testbed::{check_privileges, PrivateTestbed};
     check_privileges("samcat_tokio").unwrap_or_else(|why| panic!("{why}"));
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("samcat-restart");
-    let testbed = PrivateTestbed::new(dir, 17610, "i2pd-2.59");
+    let testbed = PrivateTestbed::new(dir, 17590, "i2pd-2.59");
     let (testbed, env) = tokio::task::spawn_blocking(move || {
         let env = testbed.start();
         (testbed, env)
