@@ -18,7 +18,9 @@
 //! * The stop: after failing without a break for [`RecoveryPolicy::give_up_after`], the
 //!   service stops with the last error. `None` retries for ever, if you ask for it.
 //! * An online session's bridge is probed every [`RecoveryPolicy::probe_every`] on a socket of
-//!   its own (`HELLO`, answered within [`RecoveryPolicy::probe_timeout`]). `PING` is not used:
+//!   its own (`HELLO`, answered within [`RecoveryPolicy::probe_timeout`]). A silent bridge
+//!   makes the state `Reconnecting` but keeps the session for [`RecoveryPolicy::silent_limit`]
+//!   ([`Supervisor::probe_failed`] says why). `PING` is not used:
 //!   i2pd closes the socket after `PONG` (2.58+) or without it (older), and on the session's
 //!   own control socket that would end the session. A hung router (`SIGSTOP`) accepts the TCP
 //!   connection in the kernel but never answers `HELLO`, so the probe times out.
@@ -50,6 +52,10 @@ pub struct RecoveryPolicy {
     pub probe_every: Option<Duration>,
     /// How long a probe waits for the bridge's `HELLO` answer: 5 s.
     pub probe_timeout: Duration,
+    /// How long a silent bridge (failed probes, the control socket still open) keeps the
+    /// session before it is given up and created again: 60 s. A bridge that answers again
+    /// sooner (a frozen router thawed, a machine woken) goes on with the same session.
+    pub silent_limit: Duration,
 }
 
 impl Default for RecoveryPolicy {
@@ -61,6 +67,7 @@ impl Default for RecoveryPolicy {
             give_up_after: Some(Duration::from_secs(3600)),
             probe_every: Some(Duration::from_secs(30)),
             probe_timeout: Duration::from_secs(5),
+            silent_limit: Duration::from_secs(60),
         }
     }
 }
@@ -99,6 +106,13 @@ impl RecoveryPolicy {
     #[must_use]
     pub fn probe(mut self, every: Option<Duration>, timeout: Duration) -> RecoveryPolicy {
         (self.probe_every, self.probe_timeout) = (every, timeout);
+        self
+    }
+
+    /// How long a silent bridge keeps the session ([`RecoveryPolicy::silent_limit`]).
+    #[must_use]
+    pub fn silent_limit(mut self, limit: Duration) -> RecoveryPolicy {
+        self.silent_limit = limit;
         self
     }
 }
@@ -194,8 +208,10 @@ pub struct Supervisor {
     /// Creates tried since the service was last online.
     attempts: u32,
     state: ServiceState,
-    /// The session was lost to a failed probe, so the bridge may still hold it.
+    /// The session was given up to failed probes, so the bridge may still hold it.
     old_session_may_live: bool,
+    /// Since when the bridge has not answered probes (the session kept meanwhile).
+    silent_since: Option<Time>,
 }
 
 impl Supervisor {
@@ -209,6 +225,7 @@ impl Supervisor {
             attempts: 0,
             state: ServiceState::Starting,
             old_session_may_live: false,
+            silent_since: None,
         }
     }
 
@@ -233,7 +250,7 @@ impl Supervisor {
             return self.state.clone();
         }
         self.backoff.reset();
-        (self.failing_since, self.attempts) = (None, 0);
+        (self.failing_since, self.attempts, self.silent_since) = (None, 0, None);
         self.set(ServiceState::Online)
     }
 
@@ -278,23 +295,48 @@ impl Supervisor {
         })
     }
 
-    /// A probe of the online session's bridge failed at `now`: the session is treated as lost
-    /// (the driver closes it). The bridge may still hold the old session: a create must wait
-    /// until the bridge answers a probe again ([`Supervisor::probe_before_create`]) and then
-    /// [`RecoveryPolicy::duplicate_wait`], so that the bridge ends the old session before it
-    /// sees the new one. (i2pd 2.59 frozen with `SIGSTOP` and thawed: a session created at once
-    /// was answered `OK` but never reached; clients' streams to it failed to decrypt.)
-    pub fn probe_failed(&mut self, error: ClientError, now: Time) -> ServiceState {
+    /// A probe of the online session's bridge failed at `now`: the bridge is silent. The
+    /// session is kept, because a bridge that comes back (a frozen router thawed) still has it:
+    /// the state is `Reconnecting` and `Some(delay)` is when to probe again. After
+    /// [`RecoveryPolicy::silent_limit`] without an answer it returns `None`: the session is
+    /// given up (the driver closes it) and created again, after the bridge answers a probe
+    /// ([`Supervisor::probe_before_create`]) and [`RecoveryPolicy::duplicate_wait`], so that
+    /// the bridge ends the old session before it sees the new one.
+    ///
+    /// Why keep it: i2pd 2.59 frozen with `SIGSTOP` for 8 s and thawed served the old session
+    /// again within 15 s, while a session created again with the same keys was answered `OK`
+    /// but not reached within 45 s, on i2pd 2.45.1 too (clients' streams failed to decrypt:
+    /// the router still handed out the old session's lease set).
+    pub fn probe_failed(
+        &mut self,
+        error: ClientError,
+        now: Time,
+    ) -> (ServiceState, Option<Duration>) {
         if self.state.is_stopped() {
-            return self.state.clone();
+            return (self.state.clone(), None);
         }
-        self.old_session_may_live = true;
-        self.failing_since.get_or_insert(now);
-        self.set(ServiceState::Reconnecting {
+        let since = *self.silent_since.get_or_insert(now);
+        let given_up = now.saturating_sub(since) >= self.policy.silent_limit;
+        if given_up {
+            self.silent_since = None;
+            self.old_session_may_live = true;
+            self.failing_since.get_or_insert(now);
+        }
+        // Probed again after the probe timeout (at least 1 s), so that a thaw is seen soon.
+        let again = self.policy.probe_timeout.max(Duration::from_secs(1));
+        let state = self.set(ServiceState::Reconnecting {
             reason: Arc::new(error),
             attempt: self.attempts,
-            retry_in: Duration::ZERO,
-        })
+            retry_in: if given_up { Duration::ZERO } else { again },
+        });
+        (state, (!given_up).then_some(again))
+    }
+
+    /// A probe answered at `now` while the bridge was silent: online again, same session.
+    /// `None` when the bridge was not silent (nothing changes).
+    pub fn probe_answered_again(&mut self, now: Time) -> Option<ServiceState> {
+        self.silent_since.take()?;
+        Some(self.online(now))
     }
 
     /// `true` when the driver must probe the bridge (and, once it answers, wait
@@ -505,12 +547,22 @@ async fn online<I: ServiceIo>(
                 return Some(supervisor.session_lost(ClientError::SessionClosed, I::now()))
             }
             ServiceWake::Rearm => {}
-            ServiceWake::Timeout => {
-                if let Err(dead) = probe(io, supervisor).await {
-                    return Some(supervisor.probe_failed(dead, I::now()));
+            ServiceWake::Timeout => match probe(io, supervisor).await {
+                Ok(()) => {
+                    if let Some(state) = supervisor.probe_answered_again(I::now()) {
+                        io.publish(&state, Some(session));
+                    }
+                    next_probe = probe_every.map(|every| I::now() + every);
                 }
-                next_probe = probe_every.map(|every| I::now() + every);
-            }
+                Err(silent) => match supervisor.probe_failed(silent, I::now()) {
+                    (state, Some(again)) => {
+                        // Kept: handles wait for the bridge (no session is handed out).
+                        io.publish(&state, None);
+                        next_probe = Some(I::now() + again);
+                    }
+                    (state, None) => return Some(state),
+                },
+            },
         }
     }
 }
@@ -649,23 +701,42 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_failed_probe_loses_the_session_and_stop_ends_everything() {
-        let mut supervisor = Supervisor::new(RecoveryPolicy::new());
-        supervisor.online(Duration::ZERO);
-        let timeout = ClientError::Timeout {
+    fn timeout() -> ClientError {
+        ClientError::Timeout {
             operation: "HELLO",
             after: Duration::from_secs(5),
-        };
-        let state = supervisor.probe_failed(timeout, Duration::from_secs(30));
-        assert_eq!(retry_in(&state), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn a_silent_bridge_keeps_the_session_until_silent_limit_and_stop_ends_everything() {
+        let mut supervisor = Supervisor::new(RecoveryPolicy::new());
+        supervisor.online(Duration::ZERO);
+        // Silent: the session is kept and probed again every 5 s (the probe timeout).
+        let (state, again) = supervisor.probe_failed(timeout(), Duration::from_secs(30));
+        assert_eq!(again, Some(Duration::from_secs(5)));
+        assert_eq!(
+            state.to_string(),
+            "reconnecting (HELLO timed out after 5s); attempt 1 in 5s"
+        );
+        assert!(!supervisor.probe_before_create());
+        // It answers again: online, same session.
+        let back = supervisor.probe_answered_again(Duration::from_secs(40));
+        assert!(back.is_some_and(|s| s.is_online()));
+        assert!(supervisor
+            .probe_answered_again(Duration::from_secs(41))
+            .is_none());
+        // Silent for the limit (60 s): given up, created again after an answered probe.
+        let mut now = Duration::from_secs(100);
+        assert!(supervisor.probe_failed(timeout(), now).1.is_some());
+        now += Duration::from_secs(59);
+        assert!(supervisor.probe_failed(timeout(), now).1.is_some());
+        now += Duration::from_secs(1);
+        let (state, again) = supervisor.probe_failed(timeout(), now);
+        assert_eq!((retry_in(&state), again), (Duration::ZERO, None));
         assert!(supervisor.probe_before_create());
         assert_eq!(supervisor.bridge_answered(), Duration::from_secs(2));
         assert!(!supervisor.probe_before_create());
-        assert_eq!(
-            state.to_string(),
-            "reconnecting (HELLO timed out after 5s); attempt 1 now"
-        );
         assert!(matches!(
             supervisor.stop(),
             ServiceState::Stopped { reason: None }
