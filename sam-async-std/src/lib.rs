@@ -14,7 +14,8 @@ use std::path::Path;
 
 pub use datagram::DatagramSocket;
 pub use sam::Sam;
-pub use service::{Service, StateObserver};
+pub use sam_proto::client::StateObserver;
+pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
 

@@ -10,17 +10,14 @@ use async_io::Timer;
 use event_listener::Event;
 use futures_lite::future;
 use sam_proto::client::{
-    service_loop, Accepts, Backoff, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake,
-    Supervisor,
+    after_service_accept, online_session, service_loop, AcceptNext, Accepts, Backoff,
+    RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, StateObserver, Supervisor,
 };
 use sam_proto::keys::PrivateKeys;
 use sam_proto::session::Time;
 
 use crate::driver::now;
 use crate::{Error, Forward, ForwardOptions, Incoming, Result, Sam, Session, SessionOptions};
-
-/// Called with every state change of a [`Service`], from its thread (keep it short).
-pub type StateObserver = Arc<dyn Fn(&ServiceState) + Send + Sync>;
 
 /// The state and, while online, the session.
 type Current = (ServiceState, Option<Session>);
@@ -39,10 +36,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A destination kept online: the session is created again, with the same keys, after the
-/// bridge closed it, the router restarted or the connection to the bridge broke, and forwards
-/// are asked for again. Accepts through [`Service::accept`] / [`Service::incoming`] go on
-/// across restarts. The policy: [`RecoveryPolicy`]; the rules: [`Supervisor`].
+/// A destination kept online across bridge restarts. What each method means: [the adapters'
+/// API](sam_proto::client#the-adapters-api); the rules: [`Supervisor`].
 ///
 /// ```no_run
 /// use sam_async_std::{RecoveryPolicy, Sam, Service, SessionOptions, Style};
@@ -65,21 +60,9 @@ pub struct Service {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service")
-            .field("state", &self.state())
-            .finish()
-    }
-}
+sam_proto::__service_common!(Service, Sam, SessionOptions);
 
 impl Service {
-    /// Starts keeping `options`' destination online (a new one, kept from then on, if
-    /// `options` has no keys).
-    pub fn start(sam: &Sam, options: SessionOptions, policy: RecoveryPolicy) -> Service {
-        Service::start_observed(sam, options, policy, Arc::new(|_: &ServiceState| {}))
-    }
-
     /// [`Service::start`], with `observer` called on every state change.
     pub fn start_observed(
         sam: &Sam,
@@ -133,12 +116,8 @@ impl Service {
     /// The online session, once there is one; [`Error::SessionClosed`] once the service has
     /// stopped.
     pub async fn session(&self) -> Result<Session> {
-        self.wait_for(|(state, session)| match (state, session) {
-            (_, Some(session)) => Some(Ok(session.clone())),
-            (ServiceState::Stopped { .. }, None) => Some(Err(Error::SessionClosed)),
-            _ => None,
-        })
-        .await
+        self.wait_for(|(state, session)| online_session(state, session.as_ref()))
+            .await
     }
 
     /// The next stream someone opens to the destination, across session restarts. Transient
@@ -158,14 +137,14 @@ impl Service {
             else {
                 continue;
             };
-            match accepted {
+            let error = match accepted {
                 Ok(incoming) => return Ok(incoming),
-                // Lost: the next session takes over.
-                Err(_) if session.is_closed() => continue,
-                Err(e) => match backoff.after_accept_error(&e) {
-                    Some(delay) => drop(Timer::after(delay).await),
-                    None => return Err(e),
-                },
+                Err(error) => error,
+            };
+            match after_service_accept(&mut backoff, &error, session.is_closed()) {
+                AcceptNext::Again => {}
+                AcceptNext::After(delay) => drop(Timer::after(delay).await),
+                AcceptNext::Fail => return Err(error),
             }
         }
     }

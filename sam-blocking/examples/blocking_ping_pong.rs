@@ -26,6 +26,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sam_blocking::sam_proto::client::error_line;
 use sam_blocking::{Sam, SamConfig, Session, SessionOptions, Stream, Style};
 
 /// How long each read or write of the PING/PONG exchange may take once the stream is open.
@@ -39,21 +40,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error message on one line: the error and its sources (each once).
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text.replace('\n', " ")
 }
 
 fn config_from_args() -> Result<SamConfig, String> {
@@ -119,9 +105,9 @@ fn run() -> Result<(), String> {
     });
     let acceptor = acceptor
         .map_err(|_| "creating the acceptor session: the thread panicked".to_owned())?
-        .map_err(|e| format!("creating the acceptor session: {}", one_line(&e)))?;
+        .map_err(|e| format!("creating the acceptor session: {}", error_line(&e)))?;
     let connector =
-        connector.map_err(|e| format!("creating the connector session: {}", one_line(&e)))?;
+        connector.map_err(|e| format!("creating the connector session: {}", error_line(&e)))?;
     println!("sessions created in {:.1?}", started.elapsed());
     println!("acceptor  is {}", acceptor.address());
     println!("connector is {}", connector.address());
@@ -165,7 +151,7 @@ fn timed_out(e: &io::Error) -> bool {
 fn accept_side(acceptor: &Session, connector: &Session) -> Result<(), String> {
     let incoming = acceptor
         .accept()
-        .map_err(|e| format!("accepting: {}", one_line(&e)))?;
+        .map_err(|e| format!("accepting: {}", error_line(&e)))?;
     match &incoming.peer {
         Some(peer) => {
             let b32 = peer.b32_address();
@@ -221,12 +207,12 @@ fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), String> {
         Err(e) => {
             println!(
                 "connector: connecting by b32 address failed ({}); falling back to the base64 destination",
-                one_line(&e)
+                error_line(&e)
             );
             let started = Instant::now();
             let stream = connector
                 .connect(acceptor.destination())
-                .map_err(|e| format!("connecting by base64 destination: {}", one_line(&e)))?;
+                .map_err(|e| format!("connecting by base64 destination: {}", error_line(&e)))?;
             println!(
                 "connector: connected by base64 destination in {:.1?}",
                 started.elapsed()

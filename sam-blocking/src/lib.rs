@@ -20,6 +20,7 @@ pub use datagram::DatagramSocket;
 pub use sam_proto;
 /// The error of every operation (shared by all three adapters).
 pub use sam_proto::client::ClientError as Error;
+pub use sam_proto::client::StateObserver;
 pub use sam_proto::client::{load_keys_blocking as load_keys, save_keys_blocking as save_keys};
 pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
@@ -27,7 +28,7 @@ pub use sam_proto::client::{
 };
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
 pub use sam_proto::{ResultCode, Version};
-pub use service::{Service, StateObserver};
+pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf, StreamWriteHalf};
 

@@ -7,17 +7,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sam_proto::client::{
-    block_on, service_loop, AcceptIter, Backoff, RecoveryPolicy, ServiceIo, ServiceState,
-    ServiceWake, Supervisor,
+    after_service_accept, block_on, online_session, service_loop, AcceptIter, AcceptNext, Backoff,
+    RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, StateObserver, Supervisor,
 };
 use sam_proto::keys::PrivateKeys;
 use sam_proto::session::Time;
 
 use crate::driver::now;
 use crate::{Error, Forward, ForwardOptions, Incoming, Result, Sam, Session, SessionOptions};
-
-/// Called with every state change of a [`Service`], from its thread (keep it short).
-pub type StateObserver = Arc<dyn Fn(&ServiceState) + Send + Sync>;
 
 /// How long one accept waits before it is asked again on the same session: a frozen bridge
 /// that comes back may never end an old session's accept, and a blocking accept cannot also
@@ -47,10 +44,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A destination kept online: the session is created again, with the same keys, after the
-/// bridge closed it, the router restarted or the connection to the bridge broke, and forwards
-/// are asked for again. Accepts through [`Service::accept`] / [`Service::incoming`] go on
-/// across restarts. The policy: [`RecoveryPolicy`]; the rules: [`Supervisor`].
+/// A destination kept online across bridge restarts. What each method means: [the adapters'
+/// API](sam_proto::client#the-adapters-api); the rules: [`Supervisor`].
 ///
 /// ```no_run
 /// use sam_blocking::{RecoveryPolicy, Sam, Service, SessionOptions, Style};
@@ -73,21 +68,9 @@ pub struct Service {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service")
-            .field("state", &self.state())
-            .finish()
-    }
-}
+sam_proto::__service_common!(Service, Sam, SessionOptions);
 
 impl Service {
-    /// Starts keeping `options`' destination online (a new one, kept from then on, if
-    /// `options` has no keys).
-    pub fn start(sam: &Sam, options: SessionOptions, policy: RecoveryPolicy) -> Service {
-        Service::start_observed(sam, options, policy, Arc::new(|_: &ServiceState| {}))
-    }
-
     /// [`Service::start`], with `observer` called on every state change.
     pub fn start_observed(
         sam: &Sam,
@@ -144,11 +127,7 @@ impl Service {
     /// The online session, once there is one; [`Error::SessionClosed`] once the service has
     /// stopped.
     pub fn session(&self) -> Result<Session> {
-        self.wait_for(|(state, session)| match (state, session) {
-            (_, Some(session)) => Some(Ok(session.clone())),
-            (ServiceState::Stopped { .. }, None) => Some(Err(Error::SessionClosed)),
-            _ => None,
-        })
+        self.wait_for(|(state, session)| online_session(state, session.as_ref()))
     }
 
     /// The next stream someone opens to the destination, across session restarts. Transient
@@ -159,15 +138,14 @@ impl Service {
         let mut backoff = Backoff::accept_loop();
         loop {
             let session = self.session()?;
-            match session.accept_timeout(ACCEPT_SLICE) {
+            let error = match session.accept_timeout(ACCEPT_SLICE) {
                 Ok(incoming) => return Ok(incoming),
-                // Lost: the next session takes over; or the slice is over: ask again.
-                Err(_) if session.is_closed() => continue,
-                Err(Error::Timeout { .. }) => continue,
-                Err(e) => match backoff.after_accept_error(&e) {
-                    Some(delay) => std::thread::sleep(delay),
-                    None => return Err(e),
-                },
+                Err(error) => error,
+            };
+            match after_service_accept(&mut backoff, &error, session.is_closed()) {
+                AcceptNext::Again => {}
+                AcceptNext::After(delay) => std::thread::sleep(delay),
+                AcceptNext::Fail => return Err(error),
             }
         }
     }

@@ -31,6 +31,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use sam_tokio::sam_proto::client::error_line;
 use sam_tokio::{Destination, Sam, SamConfig, Session, SessionOptions, Style};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -54,21 +55,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error message on one line: the error and its sources (each once).
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text.replace('\n', " ")
 }
 
 struct Args {
@@ -149,7 +135,7 @@ async fn run() -> Result<(), String> {
     let session = sam
         .session(options)
         .await
-        .map_err(|e| format!("creating the session: {}", one_line(&e)))?;
+        .map_err(|e| format!("creating the session: {}", error_line(&e)))?;
     match args.target {
         None => serve(&session, args.count).await,
         Some(target) => get(&session, &target, args.path.as_deref()).await,
@@ -189,7 +175,7 @@ async fn get(session: &Session, target: &str, path: Option<&str>) -> Result<(), 
     let mut stream = session
         .connect(dest)
         .await
-        .map_err(|e| format!("connecting to {host}: {}", one_line(&e)))?;
+        .map_err(|e| format!("connecting to {host}: {}", error_line(&e)))?;
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: sam-tokio-http_get\r\n\r\n");
     let response = tokio::time::timeout(IO_TIMEOUT, async {
@@ -201,7 +187,7 @@ async fn get(session: &Session, target: &str, path: Option<&str>) -> Result<(), 
     })
     .await
     .map_err(|_| format!("no complete response within {IO_TIMEOUT:?}"))?
-    .map_err(|e| format!("reading the response: {}", one_line(&e)))?;
+    .map_err(|e| format!("reading the response: {}", error_line(&e)))?;
     if response.is_empty() {
         return Err(format!("{host} closed the stream without a response"));
     }
@@ -227,7 +213,7 @@ async fn serve(session: &Session, count: Option<u64>) -> Result<(), String> {
         let incoming = session
             .accept()
             .await
-            .map_err(|e| format!("accepting: {}", one_line(&e)))?;
+            .map_err(|e| format!("accepting: {}", error_line(&e)))?;
         served += 1;
         let peer = incoming
             .peer

@@ -22,6 +22,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use sam_tokio::sam_proto::client::error_line;
 use sam_tokio::{Sam, SamConfig, Session, SessionOptions, Style};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -37,21 +38,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error message on one line: the error and its sources (each once).
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text.replace('\n', " ")
 }
 
 fn config_from_args() -> Result<SamConfig, String> {
@@ -113,9 +99,9 @@ async fn run() -> Result<(), String> {
     let (acceptor, connector) =
         tokio::join!(sam.session(options.clone()), sam.session(options.clone()));
     let acceptor =
-        acceptor.map_err(|e| format!("creating the acceptor session: {}", one_line(&e)))?;
+        acceptor.map_err(|e| format!("creating the acceptor session: {}", error_line(&e)))?;
     let connector =
-        connector.map_err(|e| format!("creating the connector session: {}", one_line(&e)))?;
+        connector.map_err(|e| format!("creating the connector session: {}", error_line(&e)))?;
     println!("sessions created in {:.1?}", started.elapsed());
     println!("acceptor  is {}", acceptor.address());
     println!("connector is {}", connector.address());
@@ -146,7 +132,7 @@ async fn accept_side(acceptor: Session, connector: Session) -> Result<(), String
     let incoming = acceptor
         .accept()
         .await
-        .map_err(|e| format!("accepting: {}", one_line(&e)))?;
+        .map_err(|e| format!("accepting: {}", error_line(&e)))?;
     match &incoming.peer {
         Some(peer) => {
             let b32 = peer.b32_address();
@@ -197,13 +183,13 @@ async fn connect_side(connector: &Session, acceptor: &Session) -> Result<(), Str
         Err(e) => {
             println!(
                 "connector: connecting by b32 address failed ({}); falling back to the base64 destination",
-                one_line(&e)
+                error_line(&e)
             );
             let started = Instant::now();
             let stream = connector
                 .connect(acceptor.destination())
                 .await
-                .map_err(|e| format!("connecting by base64 destination: {}", one_line(&e)))?;
+                .map_err(|e| format!("connecting by base64 destination: {}", error_line(&e)))?;
             println!(
                 "connector: connected by base64 destination in {:.1?}",
                 started.elapsed()

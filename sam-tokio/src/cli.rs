@@ -274,10 +274,6 @@ fn argument_error(e: clap::Error) -> ExitCode {
     }
 }
 
-fn one_line(e: &dyn std::error::Error) -> String {
-    error_line(e)
-}
-
 fn session_options(
     style: Style,
     cli_options: &[(String, String)],
@@ -324,7 +320,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let session = service
                 .session()
                 .await
-                .map_err(|e| format!("creating the session: {}", one_line(&e)))?;
+                .map_err(|e| format!("creating the session: {}", error_line(&e)))?;
             eprintln!("samcat: listening on {}", session.address());
             let accept = || service.accept();
             let piped = listen(accept, true, io.shutdown_on_eof).await;
@@ -351,7 +347,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let stream = session
                 .connect(&dest)
                 .await
-                .map_err(|e| format!("connecting to {dest}: {}", one_line(&e)))?;
+                .map_err(|e| format!("connecting to {dest}: {}", error_line(&e)))?;
             eprintln!("samcat: connected");
             let piped = pipe(stream, Some(tokio::io::stdin()), io.shutdown_on_eof).await;
             linger(session, cli.linger).await;
@@ -373,13 +369,13 @@ async fn keygen(sam: &Sam, sig: SigType, out: Option<PathBuf>, force: bool) -> R
     let keys = sam
         .generate_destination(sig)
         .await
-        .map_err(|e| format!("generating a {sig} destination: {}", one_line(&e)))?;
+        .map_err(|e| format!("generating a {sig} destination: {}", error_line(&e)))?;
     let destination = keys.destination();
     match out {
         Some(path) => {
             save_keys(&path, &keys)
                 .await
-                .map_err(|e| format!("writing {}: {}", path.display(), one_line(&e)))?;
+                .map_err(|e| format!("writing {}: {}", path.display(), error_line(&e)))?;
             eprintln!(
                 "samcat: {sig} keys written to {} (mode 0600)",
                 path.display()
@@ -401,21 +397,21 @@ async fn lookup(sam: &Sam, options: SessionOptions, name: &str) -> Result<(), St
             // Without a session the bridge may be unable to fetch lease sets (i2pd).
             eprintln!(
                 "samcat: the bridge alone found nothing ({}); asking through a new session",
-                one_line(&e)
+                error_line(&e)
             );
             let session = sam
                 .session(options)
                 .await
-                .map_err(|e| format!("creating a session: {}", one_line(&e)))?;
+                .map_err(|e| format!("creating a session: {}", error_line(&e)))?;
             session.lookup(name).await.map_err(|e| {
                 if e.result_code().is_some_and(|r| r.is_not_found()) {
-                    format!("{name} not found ({})", one_line(&e))
+                    format!("{name} not found ({})", error_line(&e))
                 } else {
-                    format!("looking up {name}: {}", one_line(&e))
+                    format!("looking up {name}: {}", error_line(&e))
                 }
             })?
         }
-        Err(e) => return Err(format!("looking up {name}: {}", one_line(&e))),
+        Err(e) => return Err(format!("looking up {name}: {}", error_line(&e))),
     };
     eprintln!("samcat: {name} is {}", destination.b32_address());
     println!("{}", destination.to_base64());
@@ -440,7 +436,7 @@ async fn with_keys(
     };
     let keys = load_keys(&path)
         .await
-        .map_err(|e| format!("reading keys from {}: {}", path.display(), one_line(&e)))?;
+        .map_err(|e| format!("reading keys from {}: {}", path.display(), error_line(&e)))?;
     Ok(options.with_keys(keys))
 }
 
@@ -451,7 +447,7 @@ async fn create_session(sam: &Sam, options: SessionOptions) -> Result<Session, S
     );
     sam.session(options)
         .await
-        .map_err(|e| format!("creating the session: {}", one_line(&e)))
+        .map_err(|e| format!("creating the session: {}", error_line(&e)))
 }
 
 /// A [`Service`] for `options`, saying its state changes on stderr (a restarted router, say).
@@ -493,11 +489,11 @@ where
             // -k retries what may pass, as the tunnels do.
             Err(e) => match backoff.after_accept_error(&e).filter(|_| keep_listening) {
                 Some(delay) => {
-                    eprintln!("samcat: accepting: {}; again in {delay:?}", one_line(&e));
+                    eprintln!("samcat: accepting: {}; again in {delay:?}", error_line(&e));
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                None => return Err(format!("accepting: {}", one_line(&e))),
+                None => return Err(format!("accepting: {}", error_line(&e))),
             },
         };
         backoff.reset();
@@ -570,7 +566,7 @@ async fn resolve(session: &Session, dest: &str) -> Result<Destination, String> {
     session
         .lookup(dest)
         .await
-        .map_err(|e| format!("looking up {dest}: {}", one_line(&e)))
+        .map_err(|e| format!("looking up {dest}: {}", error_line(&e)))
 }
 
 /// `-u`: stdin lines → datagrams to `to` (connect) or to the last sender (listen); received
@@ -579,7 +575,7 @@ async fn exchange_datagrams(session: &Session, to: Option<Destination>) -> Resul
     let socket = session
         .datagram_socket()
         .await
-        .map_err(|e| format!("opening the datagram socket: {}", one_line(&e)))?;
+        .map_err(|e| format!("opening the datagram socket: {}", error_line(&e)))?;
     let fixed = to.is_some();
     let mut reply_to = to;
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
@@ -599,7 +595,7 @@ async fn exchange_datagrams(session: &Session, to: Option<Destination>) -> Resul
                 match &reply_to {
                     Some(dest) => {
                         if let Err(e) = socket.send_to(dest, payload, None).await {
-                            eprintln!("samcat: datagram not sent: {}", one_line(&e));
+                            eprintln!("samcat: datagram not sent: {}", error_line(&e));
                         }
                     }
                     None => eprintln!("samcat: no sender to reply to yet: line dropped"),
@@ -607,7 +603,7 @@ async fn exchange_datagrams(session: &Session, to: Option<Destination>) -> Resul
                 line.clear();
             }
             received = socket.recv_from() => {
-                let received = received.map_err(|e| format!("receiving: {}", one_line(&e)))?;
+                let received = received.map_err(|e| format!("receiving: {}", error_line(&e)))?;
                 let mut out = received.payload;
                 out.push(b'\n');
                 stdout.write_all(&out).await.map_err(|e| format!("writing stdout: {e}"))?;
@@ -634,7 +630,7 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
     if let TunnelCommand::Client { dest, .. } = &kind {
         // A bad DEST[:PORT] is refused before keys or a session are made (the tunnel checks
         // the port again against the bridge's version).
-        sam_proto::client::split_port(dest).map_err(|e| one_line(&e))?;
+        sam_proto::client::split_port(dest).map_err(|e| error_line(&e))?;
     }
     let seconds = |name: &str, secs: f64| match secs.is_finite() && secs >= 0.0 {
         true => Ok(Duration::from_secs_f64(secs.min(86_400.0))),
@@ -649,7 +645,7 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
         Some(path) => {
             let keys = load_or_create_keys(sam, path)
                 .await
-                .map_err(|e| format!("keys in {}: {}", path.display(), one_line(&e)))?;
+                .map_err(|e| format!("keys in {}: {}", path.display(), error_line(&e)))?;
             options.with_keys(keys)
         }
         None => options,
@@ -659,7 +655,7 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
             let session = create_session(sam, options).await?;
             let tunnel = ClientTunnel::bind(session, listen.as_str(), &dest, tunnel_options)
                 .await
-                .map_err(|e| format!("tunnel to {dest} on {listen}: {}", one_line(&e)))?;
+                .map_err(|e| format!("tunnel to {dest} on {listen}: {}", error_line(&e)))?;
             tunnel.run_until(stop_signal()).await
         }
         TunnelCommand::Server { target, silent, .. } => {
@@ -668,11 +664,11 @@ async fn tunnel(sam: &Sam, options: SessionOptions, kind: TunnelCommand) -> Resu
             let service = start_service(sam, options);
             let tunnel = ServerTunnel::supervised(service, to, tunnel_options)
                 .await
-                .map_err(|e| format!("creating the session: {}", one_line(&e)))?;
+                .map_err(|e| format!("creating the session: {}", error_line(&e)))?;
             tunnel.silent(silent).run_until(stop_signal()).await
         }
     }
-    .map_err(|e| format!("tunnel: {}", one_line(&e)))
+    .map_err(|e| format!("tunnel: {}", error_line(&e)))
 }
 
 /// `HOST:PORT` → the first address it resolves to.

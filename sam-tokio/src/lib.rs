@@ -28,11 +28,12 @@ pub use sam_proto::client::ClientError as Error;
 pub type Result<T> = std::result::Result<T, Error>;
 pub use keyfile::{load_keys, save_keys};
 pub use sam::Sam;
+pub use sam_proto::client::StateObserver;
 pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
     ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
-pub use service::{Service, StateObserver};
+pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};
 pub use stream::{Stream, StreamReadHalf};
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sam_proto::client::{
-    service_loop, Accepts, Backoff, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake,
-    Supervisor,
+    after_service_accept, online_session, service_loop, AcceptNext, Accepts, Backoff,
+    RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, StateObserver, Supervisor,
 };
 use sam_proto::keys::PrivateKeys;
 use sam_proto::session::Time;
@@ -16,16 +16,11 @@ use tokio::sync::watch;
 use crate::driver::now;
 use crate::{Error, Forward, ForwardOptions, Incoming, Result, Sam, Session, SessionOptions};
 
-/// Called with every state change of a [`Service`], from its task (keep it short).
-pub type StateObserver = Arc<dyn Fn(&ServiceState) + Send + Sync>;
-
 /// The state and, while online, the session.
 type Current = (ServiceState, Option<Session>);
 
-/// A destination kept online: the session is created again, with the same keys, after the
-/// bridge closed it, the router restarted or the connection to the bridge broke, and forwards
-/// are asked for again. Accepts through [`Service::accept`] / [`Service::incoming`] go on
-/// across restarts. The policy: [`RecoveryPolicy`]; the rules: [`Supervisor`].
+/// A destination kept online across bridge restarts. What each method means: [the adapters'
+/// API](sam_proto::client#the-adapters-api); the rules: [`Supervisor`].
 ///
 /// ```no_run
 /// use sam_tokio::{RecoveryPolicy, Sam, Service, SessionOptions, Style};
@@ -56,21 +51,9 @@ struct Shared {
     rearm: tokio::sync::Notify,
 }
 
-impl std::fmt::Debug for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service")
-            .field("state", &self.state())
-            .finish()
-    }
-}
+sam_proto::__service_common!(Service, Sam, SessionOptions);
 
 impl Service {
-    /// Starts keeping `options`' destination online (a new one, kept from then on, if
-    /// `options` has no keys).
-    pub fn start(sam: &Sam, options: SessionOptions, policy: RecoveryPolicy) -> Service {
-        Service::start_observed(sam, options, policy, Arc::new(|_: &ServiceState| {}))
-    }
-
     /// [`Service::start`], with `observer` called on every state change.
     pub fn start_observed(
         sam: &Sam,
@@ -104,9 +87,12 @@ impl Service {
     /// stopped.
     pub async fn session(&self) -> Result<Session> {
         let mut current = self.current.clone();
-        let ready = current.wait_for(|(state, session)| session.is_some() || state.is_stopped());
-        let session = ready.await.map(|current| current.1.clone());
-        session.ok().flatten().ok_or(Error::SessionClosed)
+        let ready =
+            current.wait_for(|(state, session)| online_session(state, session.as_ref()).is_some());
+        let found = ready
+            .await
+            .map(|current| online_session(&current.0, current.1.as_ref()));
+        found.ok().flatten().unwrap_or(Err(Error::SessionClosed))
     }
 
     /// The next stream someone opens to the destination, across session restarts. Transient
@@ -122,14 +108,14 @@ impl Service {
                 accepted = session.accept() => accepted,
                 _ = session.closed() => continue,
             };
-            match accepted {
+            let error = match accepted {
                 Ok(incoming) => return Ok(incoming),
-                // Lost: the next session takes over.
-                Err(_) if session.is_closed() => continue,
-                Err(e) => match backoff.after_accept_error(&e) {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => return Err(e),
-                },
+                Err(error) => error,
+            };
+            match after_service_accept(&mut backoff, &error, session.is_closed()) {
+                AcceptNext::Again => {}
+                AcceptNext::After(delay) => tokio::time::sleep(delay).await,
+                AcceptNext::Fail => return Err(error),
             }
         }
     }

@@ -60,6 +60,35 @@ macro_rules! __session_debug {
     };
 }
 
+/// `impl Debug for Service` (its state) and `Service::start` (the adapter's
+/// `Service::start_observed` without an observer).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __service_common {
+    ($service:ident, $sam:ty, $options:ty) => {
+        impl ::core::fmt::Debug for $service {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct("Service")
+                    .field("state", &self.state())
+                    .finish()
+            }
+        }
+
+        impl $service {
+            /// Starts keeping `options`' destination online (a new one, kept from then on, if
+            /// `options` has no keys).
+            pub fn start(
+                sam: &$sam,
+                options: $options,
+                policy: $crate::client::RecoveryPolicy,
+            ) -> $service {
+                let quiet = |_: &$crate::client::ServiceState| {};
+                $service::start_observed(sam, options, policy, ::std::sync::Arc::new(quiet))
+            }
+        }
+    };
+}
+
 /// `DatagramSocket` accessors; the adapter's `DatagramSocket` has the fields `session` (its
 /// `Session`), `udp` (a UDP socket with `local_addr`) and `inbox` (a `DatagramInbox`).
 #[doc(hidden)]

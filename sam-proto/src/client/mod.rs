@@ -97,7 +97,8 @@ pub use leftover::Leftover;
 pub use service::{http_target, split_port, Backoff, HttpTarget, NameCache};
 #[cfg(feature = "std")]
 pub use supervise::{
-    service_loop, RecoveryPolicy, ServiceIo, ServiceState, ServiceWake, Supervisor,
+    after_service_accept, online_session, service_loop, AcceptNext, RecoveryPolicy, ServiceIo,
+    ServiceState, ServiceWake, StateObserver, Supervisor,
 };
 #[cfg(feature = "std")]
 pub use tunnel::{

@@ -397,6 +397,53 @@ impl Supervisor {
     }
 }
 
+/// Called with every state change of a service, from its task or thread (keep it short).
+pub type StateObserver = Arc<dyn Fn(&ServiceState) + Send + Sync>;
+
+/// What a service's handle does after an accept on the online session failed.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptNext {
+    /// Accept again (on the next session, if this one is over) at once.
+    Again,
+    /// Accept again after this delay.
+    After(Duration),
+    /// Give up: return the error.
+    Fail,
+}
+
+/// The rules of a service's `accept`, written once: the online session, when there is one
+/// ([`online_session`]), and what an accept error means ([`after_service_accept`]).
+#[doc(hidden)]
+pub fn online_session<S: Clone>(
+    state: &ServiceState,
+    session: Option<&S>,
+) -> Option<Result<S, ClientError>> {
+    match (state, session) {
+        (_, Some(session)) => Some(Ok(session.clone())),
+        (ServiceState::Stopped { .. }, None) => Some(Err(ClientError::SessionClosed)),
+        _ => None,
+    }
+}
+
+/// After an accept on a service's session failed with `error`: a closed session hands over
+/// to the next one, an accept given up after its own timeout (sam-blocking's slices) is asked
+/// again, what may pass is retried after the accept-loop backoff, the rest is returned.
+#[doc(hidden)]
+pub fn after_service_accept(
+    backoff: &mut Backoff,
+    error: &ClientError,
+    session_closed: bool,
+) -> AcceptNext {
+    if session_closed || matches!(error, ClientError::Timeout { .. }) {
+        return AcceptNext::Again;
+    }
+    match backoff.after_accept_error(error) {
+        Some(delay) => AcceptNext::After(delay),
+        None => AcceptNext::Fail,
+    }
+}
+
 /// What ended a supervised service's wait ([`ServiceIo::wait`]).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
