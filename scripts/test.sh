@@ -344,9 +344,10 @@ publish_dry_run() {
     # crate of the same name and version again: a second run would verify the first run's code.
     local v; v=$(cargo pkgid -p sam-proto | sed 's/.*[#@]//')
     rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/sam-{proto,tokio,async-std,blocking}-"$v"
-    # Its verify builds keep their artifacts in target/package, and a registry crate of the
-    # same version counts as unchanged: the adapters were verified against a stale sam-proto.
-    rm -rf "$ROOT/target/package"
+    # Its verify builds reuse what target/ holds, and a registry crate of the same version counts
+    # as unchanged: the adapters were verified against a stale sam-proto. The sam-* fingerprints
+    # go (cargo rebuilds those crates only), and so does target/package.
+    rm -rf "$ROOT/target/package" "$ROOT"/target/debug/.fingerprint/sam-{proto,tokio,async-std,blocking}-*
     cargo publish --dry-run --workspace
 }
 
