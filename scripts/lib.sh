@@ -48,7 +48,7 @@ export_bridge_env() { # DIR
     SAM_UDP_ADDR=127.0.0.1:$(env_value SAM_UDP_PORT "$1")
     SAM_TESTBED=$(env_value SAM_BRIDGE "$1")
     export SAM_ADDR SAM_UDP_ADDR SAM_TESTBED
-    for key in SAM_SESSION_OPTIONS SAM_VERSION_MAX SAM_E2E_BULK_BYTES; do
+    for key in SAM_SESSION_OPTIONS SAM_VERSION_MAX SAM_E2E_BULK_BYTES SAM_E2E_TIME_SCALE; do
         export "$key=$(env_value "$key" "$1")"
     done
     # The examples' tunnel options (they use the router's defaults when unset): the testbed's

@@ -2,7 +2,7 @@
 # testbed.sh — the project's offline I2P test networks: three real SAM bridges, startable side by side.
 #
 #   testbed.sh install [--bridge NAME|all]   get what NAME needs (idempotent; fetched/built things are cached)
-#   testbed.sh start DIR [PORT] [--bridge NAME]
+#   testbed.sh start DIR [PORT] [--bridge NAME] [--network realistic]
 #                                 start a fresh network whose SAM bridge is 127.0.0.1:PORT (TCP) and
 #                                 127.0.0.1:PORT-1 (UDP).  Prints KEY=VALUE lines (also in DIR/env).
 #                                 Anything left over from an earlier run on DIR (of any bridge) is
@@ -17,10 +17,14 @@
 #                installing (fetch-i2pd-forky.sh), SAM up to 3.3, one router on loopback (MODE=single), no root
 #     emissary   emissary 0.4.0 (Rust router), `cargo install` into the cache (emissary/install-emissary.sh),
 #                SAM 3.1/3.2, 7 processes on 127.0.0.1 (emissary/start-emissary.sh), no root
+#   --network realistic (i2pd-2.59 only; root for the loss): five routers, sessions with 2-hop tunnels
+#              each way, 40+-20 ms per router link each way, 0.5 % packet loss (testbed/realistic/);
+#              default PORT 17616.  The default network (zero-hop) is the one described above.
 #   Cache: ${SAM_TESTBED_CACHE:-$HOME/.cache/sam-testbed} (survives between runs; delete it to refetch/rebuild).
 #   DIR/env always has SAM_BRIDGE, SAM_BRIDGE_VERSION, SAM_TCP_PORT, SAM_UDP_PORT, SAM_VERSION_MAX (the
 #   VERSION that `HELLO VERSION MIN=3.1 MAX=3.3` gets), SAM_SESSION_OPTIONS (tunnel options sessions
-#   need on this bridge), SAM_E2E_BULK_BYTES (bytes per bulk echo the e2e suite sends) and START_MS.  Give each bridge its own PORT (and DIR) to run them side by side.
+#   need on this bridge), SAM_E2E_BULK_BYTES (bytes per bulk echo the e2e suite sends),
+#   SAM_E2E_TIME_SCALE (factor on the e2e suite's time bounds) and START_MS.  Give each bridge its own PORT (and DIR) to run them side by side.
 #
 # i2pd-2.45 topology (see testbed/README.md): as root, MODE=veth — the SAM router r1 runs in the caller's
 # network namespace, the floodfill r2 in a private namespace "i2pffPORT" joined by a veth pair.  Without
@@ -50,7 +54,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -209,6 +213,7 @@ cmd_stop() { # DIR  (any bridge: stops what DIR's pidfiles name, then anything e
         pids=$(emissary_pids_for_dir "$dir")
         [ -z "$pids" ] || die "emissary of $dir still running: $pids"
     fi
+    [ -d "$dir" ] && [ -f "$dir/relay.pid" ] && "$HERE/realistic/stop-realistic.sh" "$dir"
     [ -d "$dir" ] && "$HERE/stop-i2pd.sh" "$dir"
     # routers of DIR whose pidfiles are gone or wrong (e.g. a start killed half-way)
     pids=$(pids_for_dir "$dir")
@@ -324,6 +329,18 @@ start_i2pd_259() { # DIR PORT
     say "started in $(since "$t0") s"
 }
 
+start_realistic() { # DIR PORT
+    local dir=$1 port=$2 t0 rc
+    [ -x "$FORKY_WRAPPER" ] || die "i2pd 2.59 is not fetched: run $HERE/testbed.sh install --bridge i2pd-2.59"
+    BRIDGE_VERSION=$("$FORKY_WRAPPER" --version 2>/dev/null | sed -n 's/^i2pd version \([0-9.]*\).*/\1/p' | head -1)
+    if in_private_netns; then ip link set lo up 2>/dev/null || true; fi
+    say "starting the realistic network: 5 x i2pd $BRIDGE_VERSION in $dir, SAM 127.0.0.1:$port"
+    t0=$(now)
+    rc=0; I2PD=$FORKY_WRAPPER "$HERE/realistic/start-realistic.sh" "$dir" "$port" || rc=$?
+    [ $rc = 0 ] || die "start failed (exit $rc); logs: $dir/r*/i2pd.log $dir/relay.log"
+    say "started in $(since "$t0") s"
+}
+
 start_emissary() { # DIR PORT
     local dir=$1 port=$2 t0 rc
     [ -x "$EMISSARY_BIN" ] || die "emissary is not built: run $HERE/testbed.sh install --bridge emissary"
@@ -359,7 +376,7 @@ clean_dir() { # DIR
 }
 
 cmd_start() { # DIR PORT BRIDGE
-    local dir=$1 port=$2 bridge=$3 t0 reply vmax opts ms bulk
+    local dir=$1 port=$2 bridge=$3 t0 reply vmax opts ms bulk scale
     if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1025 ] || [ "$port" -gt 65535 ]; then
         die "PORT must be 1025..65535 (SAM UDP uses PORT-1)"
     fi
@@ -375,10 +392,12 @@ cmd_start() { # DIR PORT BRIDGE
         die "something else already answers SAM on 127.0.0.1:$port: stop it or pick another PORT"
     fi
     DETACHED=0; BRIDGE_VERSION=""
-    case $bridge in
-        i2pd-2.45) start_i2pd_245 "$dir" "$port" ;;
-        i2pd-2.59) start_i2pd_259 "$dir" "$port" ;;
-        emissary)  start_emissary "$dir" "$port" ;;
+    case $bridge/$NETWORK in
+        i2pd-2.59/realistic) start_realistic "$dir" "$port" ;;
+        */realistic) die "--network realistic is built for --bridge i2pd-2.59 (i2pd 2.45.1 refuses NTCP2 peers in 127/8)" ;;
+        i2pd-2.45/*) start_i2pd_245 "$dir" "$port" ;;
+        i2pd-2.59/*) start_i2pd_259 "$dir" "$port" ;;
+        emissary/*) start_emissary "$dir" "$port" ;;
     esac
     [ "$DETACHED" = 1 ] && return 0
     reply=$(HELLO_LINE="HELLO VERSION MIN=3.1 MAX=3.3" sam_hello "$port" || true)
@@ -393,13 +412,21 @@ cmd_start() { # DIR PORT BRIDGE
         emissary)  opts=""        # its defaults (2 hops); 0-hop tunnels are rejected (SESSION CREATE never answers)
                    bulk=65536 ;;  # its streams stall 9 s about every 128 KiB: 1 MiB echo takes 72-216 s
     esac
+    # realistic: tunnels through the other routers, 2 hops each way
+    scale=1
+    if [ "$NETWORK" = realistic ]; then
+        opts="inbound.length=2 outbound.length=2 inbound.quantity=2 outbound.quantity=2"
+        scale=3   # the e2e suite's time bounds: multi-hop tunnels, delay and loss are slower by design
+    fi
     ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }')
     {
         echo "SAM_BRIDGE=$bridge"
+        echo "SAM_NETWORK=$NETWORK"
         echo "SAM_BRIDGE_VERSION=$BRIDGE_VERSION"
         echo "SAM_VERSION_MAX=$vmax"
         echo "SAM_SESSION_OPTIONS=\"$opts\""
         echo "SAM_E2E_BULK_BYTES=$bulk"
+        echo "SAM_E2E_TIME_SCALE=$scale"
         echo "START_MS=$ms"
     } | tee -a "$dir/env"
 }
@@ -484,9 +511,11 @@ cmd_restart_sam() { # DIR
     say "SAM router restarted (pid $r1), HELLO answered after $(since "$t0") s"
 }
 
-BRIDGE=""; ARGS=()
+BRIDGE=""; NETWORK=zero-hop; ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
+        --network) [ $# -ge 2 ] || usage; NETWORK=$2; shift 2 ;;
+        --network=*) NETWORK=${1#--network=}; shift ;;
         --bridge) [ $# -ge 2 ] || usage; BRIDGE=$2; shift 2 ;;
         --bridge=*) BRIDGE=${1#--bridge=}; shift ;;
         -*) usage ;;
@@ -498,6 +527,8 @@ case $CMD in
              [ "$BRIDGE" = all ] || check_bridge "$BRIDGE"; cmd_install "$BRIDGE" ;;
     start)   if [ ${#ARGS[@]} -lt 1 ] || [ ${#ARGS[@]} -gt 2 ]; then usage; fi
              BRIDGE=${BRIDGE:-i2pd-2.45}; check_bridge "$BRIDGE"
+             case $NETWORK in zero-hop|realistic) ;; *) die "--network must be zero-hop or realistic" ;; esac
+             [ "$NETWORK" = realistic ] && [ ${#ARGS[@]} = 1 ] && ARGS+=(17616)
              cmd_start "${ARGS[0]}" "${ARGS[1]:-$(default_port "$BRIDGE")}" "$BRIDGE" ;;
     stop)    [ ${#ARGS[@]} = 1 ] || usage; cmd_stop "${ARGS[0]}" ;;     # (a --bridge is accepted and ignored)
     status)  [ ${#ARGS[@]} = 1 ] || usage; cmd_status "${ARGS[0]}" ;;

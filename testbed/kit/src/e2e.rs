@@ -40,6 +40,8 @@
 //! * `SAM_SESSION_OPTIONS`: the tunnel options sessions need there (`k=v` words; unset means the
 //!   zero-hop options the i2pd testbeds need, empty means the bridge's defaults);
 //! * `SAM_E2E_BULK_BYTES`: bytes per bulk echo (default 1 MiB; emissary stalls 9 s per 128 KiB);
+//! * `SAM_E2E_TIME_SCALE`: a factor on every `within` bound (default 1; the realistic network's
+//!   multi-hop tunnels, delay and loss make everything slower by design, and it sets 3);
 //! * `SAM_VERSION_MAX`: the version the bridge answered to `HELLO MIN=3.1 MAX=3.3` at start,
 //!   which the sessions must report.
 //!
@@ -53,6 +55,17 @@
 
 /// Expands to the `#[test]` functions of the suite for adapter crate `$sam` with glue module
 /// `$glue`; pass `async` last for an async adapter. See the [module docs](self).
+/// `secs` times `SAM_E2E_TIME_SCALE` (a positive whole number, default 1): the bound of a
+/// glue's `within`.
+pub fn scaled_secs(secs: u64) -> u64 {
+    let scale = std::env::var("SAM_E2E_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(1);
+    secs.saturating_mul(scale)
+}
+
 #[macro_export]
 macro_rules! sam_e2e_suite {
     ($sam:ident, $glue:ident $(, $asyncness:tt)?) => {
@@ -655,6 +668,22 @@ macro_rules! sam_e2e_suite {
             }))
         }
 
+        /// A lookup of a destination whose session was just created: on a network with
+        /// multi-hop tunnels its lease set may not be stored at the floodfill yet, which the
+        /// bridge answers as not found (i2pd: `INVALID_KEY`), so a refusal is asked again
+        /// every second for up to 30 s (scaled). The first answer on the zero-hop testbeds.
+        $($asyncness)? fn lookup_published(session: &Session, name: &str) -> Result<$sam::Destination, Error> {
+            let deadline = Instant::now() + Duration::from_secs($crate::e2e::scaled_secs(30));
+            loop {
+                match aw!(session.lookup(name)) {
+                    Err(Error::Refused { .. }) if Instant::now() < deadline => {
+                        aw!(sleep(Duration::from_secs(1)))
+                    }
+                    answer => return answer,
+                }
+            }
+        }
+
         /// Sends until one arrives (bridges drop datagrams to peers whose lease set they
         /// lack); returns the ports it arrived with.
         $($asyncness)? fn datagram_exchange(
@@ -916,7 +945,7 @@ macro_rules! sam_e2e_suite {
                         // lease set. So each one is published by a session created from its
                         // keys.)
                         let b32 = dest.b32_address().to_string();
-                        let resolved = aw!(fx.a.lookup(&b32)).expect("lookup of the b32");
+                        let resolved = aw!(lookup_published(&fx.a, &b32)).expect("lookup of the b32");
                         assert_eq!(resolved.b32_address(), dest.b32_address(), "{sig:?}");
                         assert_eq!(&resolved, dest, "{sig:?}");
                         // By its base64: emissary refuses (INVALID_KEY), which is its answer.

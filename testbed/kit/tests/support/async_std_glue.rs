@@ -56,6 +56,7 @@ pub mod glue {
 
     /// Fails the test instead of hanging it.
     pub async fn within<T>(secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
+        let secs = sam_testkit::e2e::scaled_secs(secs);
         let limit = Duration::from_secs(secs);
         timeout(limit, fut)
             .await

@@ -49,6 +49,7 @@ pub mod glue {
         what: &str,
         body: impl FnOnce() -> T + Send + 'static,
     ) -> T {
+        let secs = sam_testkit::e2e::scaled_secs(secs);
         let (done, result) = mpsc::channel();
         let body = thread::spawn(move || {
             let _ = done.send(body());

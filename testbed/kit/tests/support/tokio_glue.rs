@@ -66,6 +66,7 @@ pub mod glue {
 
     /// Fails the test instead of hanging it.
     pub async fn within<T>(secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
+        let secs = sam_testkit::e2e::scaled_secs(secs);
         match tokio::time::timeout(Duration::from_secs(secs), fut).await {
             Ok(v) => v,
             Err(_) => panic!("{what} did not finish within {secs} s"),
