@@ -95,4 +95,8 @@ impl Transport for Tcp {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.0.peer_addr()
     }
+
+    fn ack_at_once(&self) -> bool {
+        sam_proto::client::quick_ack(&self.0)
+    }
 }

@@ -122,4 +122,8 @@ impl Transport for Tcp {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.peer_addr()
     }
+
+    fn ack_at_once(&self) -> bool {
+        sam_proto::client::quick_ack(&self.tcp)
+    }
 }

@@ -53,6 +53,12 @@ pub trait Transport: Sized + Send {
     fn bind_udp(&self) -> impl Future<Output = io::Result<(Self::Udp, SocketAddr)>> + Send;
     /// The bridge's address.
     fn peer_addr(&self) -> io::Result<SocketAddr>;
+    /// Acknowledges the next segment at once (`TCP_QUICKACK` on Linux) and says whether that
+    /// is on; `false` where the system has no such switch. Called before each read when
+    /// [`Drive::ack_at_once`].
+    fn ack_at_once(&self) -> bool {
+        false
+    }
 }
 
 /// What a finished [`drive`] leaves.
@@ -147,6 +153,8 @@ async fn drive_loop<T: Transport, D: Drive>(
 ) -> ClientResult<Driven<T, D::Output>> {
     // `stale`: the machine took none of `buf`, so read more before feeding it again.
     let (mut buf, mut udp, mut stale) = (Vec::new(), None, false);
+    // One trace of the accept path's choice per exchange, not one per read.
+    let mut ack_reported = false;
     loop {
         let deadline = machine.poll_timeout();
         if machine.wants_udp() {
@@ -176,7 +184,21 @@ async fn drive_loop<T: Transport, D: Drive>(
                 Some(())
             }
             CallStep::Recv => {
-                let read = open(&mut socket)?.read(&mut buf, deadline).await?;
+                let tcp = open(&mut socket)?;
+                if machine.ack_at_once() {
+                    let _quick = tcp.ack_at_once();
+                    if !ack_reported {
+                        ack_reported = true;
+                        trace_event!(
+                            debug,
+                            quick_ack = _quick,
+                            "the reply's segments are acknowledged at once where the system \
+                             allows it (TCP_QUICKACK), so the bridge's Nagle does not hold the \
+                             peer line for a delayed ACK"
+                        );
+                    }
+                }
+                let read = tcp.read(&mut buf, deadline).await?;
                 stale &= read.is_none();
                 if read == Some(0) {
                     trace_event!(debug, "the SAM bridge closed the socket");
@@ -205,6 +227,24 @@ async fn drive_loop<T: Transport, D: Drive>(
         udp,
         output,
     })
+}
+
+/// Sets `TCP_QUICKACK` on a TCP socket, for [`Transport::ack_at_once`]; `true` if it is on.
+/// Linux leaves quick-ACK mode by itself after a few segments, so it is set again before each
+/// read that needs it. A failure costs only the delayed ACK's wait (40 ms), never an error.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[doc(hidden)]
+pub fn quick_ack(socket: &impl std::os::fd::AsFd) -> bool {
+    socket2::SockRef::from(socket)
+        .set_tcp_quickack(true)
+        .is_ok()
+}
+
+/// Nothing (`false`): this system has no `TCP_QUICKACK`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[doc(hidden)]
+pub fn quick_ack<S>(_: &S) -> bool {
+    false
 }
 
 fn open<T>(socket: &mut Option<T>) -> io::Result<&mut T> {

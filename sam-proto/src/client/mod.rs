@@ -87,8 +87,8 @@ pub use host::{
 };
 #[cfg(feature = "std")]
 pub use io::{
-    block_on, control_loop, drive, std_instant, std_now, time_left, ControlInput, ControlIo,
-    Driven, Reply, Transport, Waiters,
+    block_on, control_loop, drive, quick_ack, std_instant, std_now, time_left, ControlInput,
+    ControlIo, Driven, Reply, Transport, Waiters,
 };
 #[cfg(feature = "std")]
 pub use keyfile::{load_keys_blocking, save_keys_blocking};

@@ -265,6 +265,20 @@ pub trait Drive {
     fn subject(&self) -> Subject<'_> {
         Subject::default()
     }
+    /// `true` when the driver must acknowledge what it reads at once (`TCP_QUICKACK` before
+    /// each read). An accept's reply comes in two writes of the bridge, the status line and
+    /// later the peer line; the bridge's Nagle holds the second until the first is
+    /// acknowledged, and a delayed ACK waits 40 ms, which capped accepting at ~23 streams
+    /// per second on every client (`testbed/bridge-notes.md`, "Fast accepts").
+    fn ack_at_once(&self) -> bool {
+        acks_at_once(self.operation())
+    }
+}
+
+/// Whether reads of `operation`'s reply are acknowledged at once (see [`Drive::ack_at_once`]):
+/// only an accept's, whose reply is two writes of the bridge with nothing of ours between.
+pub fn acks_at_once(operation: Operation) -> bool {
+    matches!(operation, Operation::StreamAccept)
 }
 
 impl<R: crate::exchange::Request> Drive for Call<R> {

@@ -812,3 +812,25 @@ fn release_lingers_then_closes_like_close() {
     assert_eq!(drain(&mut c), "");
     assert_eq!(events(&mut c), [SessionEvent::Closed]);
 }
+
+#[test]
+fn only_an_accepts_reads_are_acknowledged_at_once() {
+    use super::{acks_at_once, Operation as Op};
+    // The accept's reply is the status line and, in a later write, the peer line: the one
+    // reply that the bridge's Nagle splits with nothing of ours in between.
+    assert!(acks_at_once(Op::StreamAccept));
+    for op in [
+        Op::DestGenerate,
+        Op::Lookup,
+        Op::Ping,
+        Op::SessionCreate,
+        Op::SessionAdd,
+        Op::SessionRemove,
+        Op::StreamConnect,
+        Op::StreamForward,
+        Op::Quit,
+        Op::DatagramSend,
+    ] {
+        assert!(!acks_at_once(op), "{op:?}");
+    }
+}
