@@ -9,6 +9,9 @@
 #                from round to round (a drift of the machine does not favour one client)
 #   CYCLES=200   cycles per client and round: CYCLES one after another, then CYCLES with 8
 #                connectors at once
+#   SAFETY=10000 then sam-tokio alone, SAFETY cycles in a row (0: none): every echo intact
+#                (SHA-256), the client's open file descriptors the same before and after, the
+#                SAM router alive and answering HELLO afterwards
 #
 # Per bridge: a private testbed (target/peer-bench-BRIDGE, SAM on 127.0.0.1:17720 for i2pd-2.45
 # and :17710 for i2pd-2.59; stopped at exit), then the runs: testbed/peer-bench/ (the crate
@@ -33,6 +36,7 @@ cd "$ROOT"
 
 BRIDGES=${*:-i2pd-2.45 i2pd-2.59}
 ROUNDS=${ROUNDS:-3}
+SAFETY=${SAFETY:-10000}
 CYCLES=${CYCLES:-200}
 CONNECTORS=8
 T_ALL=$(now)
@@ -76,8 +80,9 @@ trap '[ -z "$DIR" ] || testbed_stop "$DIR"' EXIT
 # warm-up 90 s): far above what a healthy run takes (CYCLES cycles at a few per second).
 RUN_TIMEOUT=$((600 + CYCLES * 3))
 
-run_client() { # BRIDGE ROUND CLIENT CONNECTORS JSONL LOG
+run_client() { # BRIDGE ROUND CLIENT CONNECTORS JSONL LOG [CYCLES]
     local bridge=$1 round=$2 client=$3 connectors=$4 jsonl=$5 log=$6 line rc=0 cmd
+    local CYCLES=${7:-$CYCLES}
     case $client in
         i2plib) cmd=("$SAM_I2PLIB_PYTHON" "$I2PLIB_CYCLES") ;;
         *) cmd=("$BENCH" --client "$client") ;;
@@ -101,7 +106,7 @@ run_bridge() { # BRIDGE
     DIR=$ROOT/target/peer-bench-$bridge
     jsonl=$ROOT/target/peer-bench-$bridge.jsonl
     log=$ROOT/target/peer-bench-$bridge.log
-    : > "$jsonl"; : > "$log"
+    : > "$jsonl"; : > "$log"; : > "$ROOT/target/peer-bench-$bridge.safety.jsonl"
     lock_testbed_dir "$DIR"
     header "$bridge: start a private testbed on 127.0.0.1:$port"
     TESTBED_STARTED=1                      # set first: an interrupted start is cleaned up too
@@ -112,12 +117,60 @@ run_bridge() { # BRIDGE
         for i in 0 1 2; do
             client=${CLIENTS[$(((round - 1 + i) % 3))]}
             for connectors in 1 "$CONNECTORS"; do
+                ensure_bridge "$bridge" "$port" "$jsonl" "$log"
                 run_client "$bridge" "$round" "$client" "$connectors" "$jsonl" "$log"
+                LAST_RUN="round $round, $client, $connectors connector(s)"
             done
         done
     done
+    ensure_bridge "$bridge" "$port" "$jsonl" "$log"
+    if [ "$SAFETY" -gt 0 ]; then
+        header "$bridge: safety, sam-tokio, $SAFETY cycles in a row"
+        RUN_TIMEOUT=$((600 + SAFETY)) run_client "$bridge" 0 sam-tokio 1 "$ROOT/target/peer-bench-$bridge.safety.jsonl" "$log" "$SAFETY"
+        local r1 alive=no hello=no
+        r1=$(sed -n 's/^R1_PID=//p' "$DIR/env" | tail -1)
+        [ -n "$r1" ] && kill -0 "$r1" 2>/dev/null && alive=yes
+        [[ $(sam_hello_line "$port") == "HELLO REPLY RESULT=OK"* ]] && hello=yes
+        echo "{\"bridge\":\"$bridge\",\"router_alive\":\"$alive\",\"hello_after\":\"$hello\"}" \
+            | tee -a "$ROOT/target/peer-bench-$bridge.safety.jsonl"
+    fi
     testbed_stop "$DIR"
     DIR=""
+}
+
+# i2pd's SAM thread can die when a client's sessions end (seen with i2plib, yosemite and raw
+# sockets on 2.45.1 and 2.59; testbed/bridge-notes.md): a dead bridge is recorded against the run
+# before it and the SAM router restarted (same keys and port), so the next client gets a bridge.
+LAST_RUN="start"
+ensure_bridge() { # BRIDGE PORT JSONL LOG
+    [[ $(sam_hello_line "$2") == "HELLO REPLY RESULT=OK"* ]] && return 0
+    echo "{\"bridge\":\"$1\",\"bridge_crash_after\":\"$LAST_RUN\"}" | tee -a "$3"
+    echo "--- the bridge does not answer HELLO after: $LAST_RUN; restarting the SAM router" >> "$4"
+    "$TESTBED" restart-sam "$DIR" 9>&- >> "$4" 2>&1
+}
+
+sam_hello_line() { # PORT
+    bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'HELLO VERSION MIN=3.0 MAX=3.1\n' >&3 && timeout 2 head -n1 <&3" 2>/dev/null || true
+}
+
+# The verdict of one bridge's safety run: every cycle intact, no error, the fd count unchanged,
+# the router alive.
+safety_line() { # BRIDGE
+    python3 - "$ROOT/target/peer-bench-$1.safety.jsonl" "$1" <<'PY'
+import json, sys
+path, bridge = sys.argv[1:3]
+lines = [json.loads(l) for l in open(path) if l.strip()]
+run = next((l for l in lines if l.get("client") == "sam-tokio"), {})
+state = next((l for l in lines if "router_alive" in l), {})
+ok = (run.get("intact") == run.get("cycles") and run.get("errors") == 0
+      and run.get("fds_before") is not None and run.get("fds_before") == run.get("fds_after")
+      and state.get("router_alive") == "yes" and state.get("hello_after") == "yes")
+print(f"- {bridge} safety: {run.get('intact')}/{run.get('cycles')} cycles intact (SHA-256), "
+      f"{run.get('errors')} errors, {run.get('rate')} cycles/s, client fds {run.get('fds_before')} → "
+      f"{run.get('fds_after')}, router alive after: {state.get('router_alive')}, "
+      f"HELLO after: {state.get('hello_after')}: {'PASS' if ok else 'FAIL'}")
+sys.exit(0 if ok else 1)
+PY
 }
 
 # The table of one bridge from its JSON lines (medians over the rounds; a run without figures
@@ -127,7 +180,8 @@ table() { # BRIDGE JSONL VERSION
 import json, statistics, sys
 
 bridge, path, version = sys.argv[1:4]
-runs = [json.loads(line) for line in open(path) if line.strip()]
+lines = [json.loads(line) for line in open(path) if line.strip()]
+runs = [r for r in lines if "client" in r]
 clients = ["sam-tokio", "i2plib", "yosemite"]
 
 
@@ -163,7 +217,11 @@ for c in clients:
     p50_cell = f"{p50:.1f}" if p50 is not None else "–"
     print(f"| {c} | {rate_cell(seq[c])} | {p50_cell} | {rate_cell(par[c])} | {' / '.join(ratio)} |")
 notes = []
-for r in runs:
+for r in lines:
+    if "bridge_crash_after" in r:
+        notes.append(f"the bridge's SAM stopped answering after: {r['bridge_crash_after']} "
+                     f"(restarted for the next run)")
+        continue
     if "failed" in r:
         notes.append(f"round {r['round']}, {r['client']}, {r['connectors']} connector(s): "
                      f"no figures (exit {r['failed']})")
@@ -198,6 +256,10 @@ md=$ROOT/target/peer-bench.md
         table "$bridge" "$ROOT/target/peer-bench-$bridge.jsonl" \
             "$(sed -n 's/^SAM_BRIDGE_VERSION=//p' "$ROOT/target/peer-bench-$bridge/env" | tail -1)"
     done
+    if [ "$SAFETY" -gt 0 ]; then
+        echo
+        for bridge in $BRIDGES; do safety_line "$bridge" || true; done
+    fi
 } > "$md"
 header "summary (target/peer-bench.md)"
 cat "$md"
@@ -205,6 +267,7 @@ failed=0
 for bridge in $BRIDGES; do
     n=$(grep -c '"exit":[1-9]' "$ROOT/target/peer-bench-$bridge.jsonl" || true)
     failed=$((failed + n))
+    if [ "$SAFETY" -gt 0 ] && ! safety_line "$bridge" >/dev/null; then failed=$((failed + 1)); fi
 done
 if [ "$failed" = 0 ]; then echo "==== peer-bench.sh: OK in $(since "$T_ALL") s"
 else echo "==== peer-bench.sh: $failed run(s) with errors (see the notes above) after $(since "$T_ALL") s"; fi

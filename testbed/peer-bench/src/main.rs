@@ -172,12 +172,34 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     eprintln!("peer-bench[{name}]: sessions ready in {:.1} s", secs(t0));
     warm_up(&connect).await?;
     eprintln!("peer-bench[{name}]: warm-up done after {:.1} s", secs(t0));
-    let report = measure(&connect, args.cycles, args.connectors).await;
+    let fds_before = open_fds();
+    let mut report = measure(&connect, args.cycles, args.connectors).await;
+    report.fds = fds_before.zip(settled_fds(fds_before).await);
     eprintln!(
         "peer-bench[{name}]: {} cycles, {} connector(s): {} intact, {} errors in {:.2} s",
         args.cycles, args.connectors, report.intact, report.errors, report.seconds
     );
     Ok(report)
+}
+
+/// This process's open file descriptors (Linux), `None` where `/proc` does not tell.
+fn open_fds() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.count())
+}
+
+/// The descriptor count once the last streams' tasks have closed theirs: polled for up to
+/// 2 s until it is back at `baseline` (a leak stays above it).
+async fn settled_fds(baseline: Option<usize>) -> Option<usize> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = open_fds();
+        if now <= baseline || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn secs(since: Instant) -> f64 {
@@ -252,6 +274,8 @@ struct Report {
     latencies: Vec<Duration>,
     intact: usize,
     errors: usize,
+    /// Open descriptors of this process before and after the measured cycles.
+    fds: Option<(usize, usize)>,
 }
 
 impl Report {
@@ -273,7 +297,8 @@ impl Report {
         };
         format!(
             "{{\"client\":\"{}\",\"cycles\":{},\"connectors\":{},\"seconds\":{:.3},\"rate\":{:.2},\
-             \"p50_ms\":{},\"p99_ms\":{},\"intact\":{},\"errors\":{}}}",
+             \"p50_ms\":{},\"p99_ms\":{},\"intact\":{},\"errors\":{},\"fds_before\":{},\
+             \"fds_after\":{}}}",
             client.name(),
             self.cycles,
             self.connectors,
@@ -283,6 +308,8 @@ impl Report {
             ms(self.percentile_ms(0.99)),
             self.intact,
             self.errors,
+            self.fds.map_or("null".to_owned(), |f| f.0.to_string()),
+            self.fds.map_or("null".to_owned(), |f| f.1.to_string()),
         )
     }
 }
