@@ -429,11 +429,13 @@ mod tests {
             latencies: vec![Duration::from_millis(40)],
             intact: 1,
             errors: 1,
+            fds: Some((14, 15)),
         };
         assert_eq!(
             report.json(Client::SamTokio),
             "{\"client\":\"sam-tokio\",\"cycles\":2,\"connectors\":1,\"seconds\":0.500,\
-             \"rate\":2.00,\"p50_ms\":40.0,\"p99_ms\":40.0,\"intact\":1,\"errors\":1}"
+             \"rate\":2.00,\"p50_ms\":40.0,\"p99_ms\":40.0,\"intact\":1,\"errors\":1,\
+             \"fds_before\":14,\"fds_after\":15}"
         );
     }
 }
