@@ -150,7 +150,9 @@ pub enum Style {
     Datagram2,
     /// Repliable but unauthenticated datagrams (`STYLE=DATAGRAM3`): received datagrams name
     /// the sender only by its hash ([`Received::source_hash`]); look its
-    /// [`b32_address`](crate::keys::SourceHash::b32_address) up to reply.
+    /// [`b32_address`](crate::keys::SourceHash::b32_address) up to reply. Meant for
+    /// ECIES-X25519 destinations: i2pd 2.59 delivers nothing between sessions whose
+    /// `i2cp.leaseSetEncType` is `0` (ElGamal) only; the default `4,0` works.
     Datagram3,
     /// A primary session holding sub-sessions (`STYLE=PRIMARY`, or `MASTER` on bridges that
     /// predate the name: always below SAM 3.3, and as a fallback when a 3.3 bridge refuses).
@@ -209,8 +211,8 @@ pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
         )
 }
 
-/// Where a datagram (DATAGRAM, DATAGRAM2, DATAGRAM3, RAW) session's received datagrams go (the bridges here:
-/// `testbed/datagram-sources.md`).
+/// Where a datagram session's (DATAGRAM, DATAGRAM2, DATAGRAM3, RAW) received datagrams go
+/// (the bridges here: `testbed/datagram-sources.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum DatagramDelivery {
