@@ -260,11 +260,17 @@ fn forbidden_raw_protocols_are_refused_wherever_one_can_be_set() {
         let mut header = UdpHeader::new(sid("r"), "A".repeat(516));
         header.protocol = Some(p);
         let mut out = Vec::new();
-        assert_eq!(header.encode_with_payload(b"x", &mut out), Err(Error::ForbiddenProtocol(p)));
+        assert_eq!(
+            header.encode_with_payload(b"x", &mut out),
+            Err(Error::ForbiddenProtocol(p))
+        );
         assert!(out.is_empty(), "nothing written for PROTOCOL={p}");
         // ...and read as a bridge reads it.
         let packet = format!("3.0 r {} PROTOCOL={p}\nx", "A".repeat(516));
-        assert_eq!(UdpHeader::parse_packet(packet.as_bytes()).map(|_| ()), Err(Error::ForbiddenProtocol(p)));
+        assert_eq!(
+            UdpHeader::parse_packet(packet.as_bytes()).map(|_| ()),
+            Err(Error::ForbiddenProtocol(p))
+        );
         // SESSION CREATE: refused before any socket opens.
         let mut options = SessionOptions::new(Style::Raw);
         options.protocol = Some(p);
@@ -277,7 +283,10 @@ fn forbidden_raw_protocols_are_refused_wherever_one_can_be_set() {
         // SESSION ADD.
         let mut sub = SubsessionOptions::new(Style::Raw, "raw1");
         sub.protocol = Some(p);
-        assert_eq!(sub.add_command(None).map(|_| ()), Err(Error::ForbiddenProtocol(p)));
+        assert_eq!(
+            sub.add_command(None).map(|_| ()),
+            Err(Error::ForbiddenProtocol(p))
+        );
         // RAW SEND on the control socket.
         let mut c = ControlSocket::new(Version::V3_3);
         let send = RawSend {
@@ -288,11 +297,17 @@ fn forbidden_raw_protocols_are_refused_wherever_one_can_be_set() {
             protocol: Some(p),
             extra: vec![],
         };
-        assert_eq!(c.start(ControlCommand::RawSend(send, vec![0])), Err(Error::ForbiddenProtocol(p)));
+        assert_eq!(
+            c.start(ControlCommand::RawSend(send, vec![0])),
+            Err(Error::ForbiddenProtocol(p))
+        );
         assert_eq!(c.poll_transmit(), None);
         // Per-datagram options.
         let options = SendOptions::new().protocol(p);
-        assert_eq!(UdpHeader::packet_with(sid("r"), &zero_dest(), b"x", &options), Err(Error::ForbiddenProtocol(p)));
+        assert_eq!(
+            UdpHeader::packet_with(sid("r"), &zero_dest(), b"x", &options),
+            Err(Error::ForbiddenProtocol(p))
+        );
     }
     for p in [0u8, 5, 7, 18, 21, 255] {
         assert_eq!(check_raw_protocol(p), Ok(p));
@@ -301,28 +316,43 @@ fn forbidden_raw_protocols_are_refused_wherever_one_can_be_set() {
 
 #[test]
 fn datagram_send_on_the_control_socket_is_refused_for_datagram2_and_datagram3() {
-    for (style, name) in [(SessionStyle::Datagram2, "DATAGRAM2"), (SessionStyle::Datagram3, "DATAGRAM3")] {
+    for (style, name) in [
+        (SessionStyle::Datagram2, "DATAGRAM2"),
+        (SessionStyle::Datagram3, "DATAGRAM3"),
+    ] {
         let mut c = ControlSocket::for_style(Version::V3_3, style);
         let send = dg_send();
         assert_eq!(
             c.start(ControlCommand::DatagramSend(send, vec![1, 2])),
-            Err(Error::NotForStyle { command: "DATAGRAM SEND", style: name })
+            Err(Error::NotForStyle {
+                command: "DATAGRAM SEND",
+                style: name
+            })
         );
         assert_eq!(c.poll_transmit(), None, "nothing written for {name}");
     }
     // DATAGRAM keeps its control-socket send.
     let mut c = ControlSocket::for_style(Version::V3_3, SessionStyle::Datagram);
     let send = dg_send();
-    c.start(ControlCommand::DatagramSend(send, vec![1, 2])).unwrap();
-    assert!(c.poll_transmit().unwrap().starts_with(b"DATAGRAM SEND DESTINATION="));
+    c.start(ControlCommand::DatagramSend(send, vec![1, 2]))
+        .unwrap();
+    assert!(c
+        .poll_transmit()
+        .unwrap()
+        .starts_with(b"DATAGRAM SEND DESTINATION="));
 }
 
 #[test]
 fn udp_option_values_with_an_equals_sign_are_refused_before_writing() {
     let mut header = UdpHeader::new(sid("d"), "A".repeat(516));
-    header.extra.push(sam_proto::message::KeyValue::new("SEND_TAGS", "1=2"));
+    header
+        .extra
+        .push(sam_proto::message::KeyValue::new("SEND_TAGS", "1=2"));
     let mut out = Vec::new();
-    assert!(matches!(header.encode_with_payload(b"x", &mut out), Err(Error::Unencodable { .. })));
+    assert!(matches!(
+        header.encode_with_payload(b"x", &mut out),
+        Err(Error::Unencodable { .. })
+    ));
     assert!(out.is_empty());
     let packet = format!("3.0 d {} SEND_TAGS=1=2\nx", "A".repeat(516));
     assert!(UdpHeader::parse_packet(packet.as_bytes()).is_err());
@@ -330,15 +360,26 @@ fn udp_option_values_with_an_equals_sign_are_refused_before_writing() {
 
 #[test]
 fn new_styles_are_datagram_styles_with_their_own_style_word() {
-    for (style, word) in [(Style::Datagram2, SessionStyle::Datagram2), (Style::Datagram3, SessionStyle::Datagram3)] {
+    for (style, word) in [
+        (Style::Datagram2, SessionStyle::Datagram2),
+        (Style::Datagram3, SessionStyle::Datagram3),
+    ] {
         assert!(style.uses_udp());
         assert_eq!(style.session_style(Version::V3_1, true), word);
         assert_eq!(style.name(), word.as_str());
         let options = SessionOptions::new(style).with_id("dg23");
-        let command = options.create_command(options.session_id(1).unwrap(), Version::V3_3, true, None);
-        let line = String::from_utf8(sam_proto::Message::to_bytes(&command, Version::V3_3).unwrap()).unwrap();
-        assert!(line.starts_with(&format!("SESSION CREATE STYLE={} ID=dg23 ", word.as_str())), "{line}");
-        let add = SubsessionOptions::new(style, "sub").add_command(None).unwrap();
+        let command =
+            options.create_command(options.session_id(1).unwrap(), Version::V3_3, true, None);
+        let line =
+            String::from_utf8(sam_proto::Message::to_bytes(&command, Version::V3_3).unwrap())
+                .unwrap();
+        assert!(
+            line.starts_with(&format!("SESSION CREATE STYLE={} ID=dg23 ", word.as_str())),
+            "{line}"
+        );
+        let add = SubsessionOptions::new(style, "sub")
+            .add_command(None)
+            .unwrap();
         assert_eq!(add.style, word);
     }
 }
@@ -349,7 +390,11 @@ fn source_cache_keeps_the_newest_destinations_up_to_its_capacity() {
     let (a, b, c) = (dest_from([1; 8]), dest_from([2; 8]), dest_from([3; 8]));
     let ha = cache.insert(a.clone());
     let hb = cache.insert(b.clone());
-    assert_eq!(cache.insert(b.clone()), hb, "inserting again changes nothing");
+    assert_eq!(
+        cache.insert(b.clone()),
+        hb,
+        "inserting again changes nothing"
+    );
     assert_eq!((cache.len(), cache.get(&ha)), (2, Some(&a)));
     let hc = cache.insert(c.clone());
     assert_eq!(cache.len(), 2);
@@ -366,11 +411,19 @@ fn received_on_i2pd_2_59_as_measured() {
     assert_eq!(got.payload, b"hello-a2b");
     assert_eq!(got.source, None);
     let hash = got.source_hash.unwrap();
-    assert_eq!(hash.to_base64(), "xaPzeXQvPdVBHgBgZZxQqcKohIF63Bv-eJlRxlxo4Gg=");
+    assert_eq!(
+        hash.to_base64(),
+        "xaPzeXQvPdVBHgBgZZxQqcKohIF63Bv-eJlRxlxo4Gg="
+    );
     assert_eq!((got.from_port, got.to_port), (None, None));
     // The hash is invalid as a destination: DATAGRAM's reader refuses it, typed.
     assert!(Received::from_udp_of(packet, Style::Datagram, false).is_err());
     let b32 = hash.b32_address().to_string();
     assert_eq!(b32.len(), 60);
-    assert!(b32.ends_with(".b32.i2p") && b32[..52].bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)));
+    assert!(
+        b32.ends_with(".b32.i2p")
+            && b32[..52]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    );
 }
