@@ -999,8 +999,7 @@ macro_rules! sam_e2e_suite {
                     (x, y)
                 })));
                 let detail = format!(
-                    "{} one way, {} the other; ports and SEND_TAGS/TAG_THRESHOLD/EXPIRES/SEND_LEASESET in the UDP header",
-                    aw!(delivery_detail(&y)),
+                    "forwarded over UDP (asked for) one way, {} the other; ports and SEND_TAGS/TAG_THRESHOLD/EXPIRES/SEND_LEASESET in the UDP header",
                     aw!(delivery_detail(&x)),
                 );
                 aw!(x.close());
@@ -1027,8 +1026,7 @@ macro_rules! sam_e2e_suite {
                     (x, y)
                 })));
                 let detail = format!(
-                    "{} one way, {} the other",
-                    aw!(delivery_detail(&y)),
+                    "forwarded over UDP (asked for) one way, {} the other",
                     aw!(delivery_detail(&x)),
                 );
                 aw!(x.close());
