@@ -33,6 +33,8 @@ def b64e(b):
     return base64.b64encode(b).decode().replace("+", "-").replace("/", "~")
 
 
+# A DATAGRAM3 sender as i2pd 2.59 forwards it (probe on the testbed, 2026-12-03).
+DG3_HASH = "xaPzeXQvPdVBHgBgZZxQqcKohIF63Bv-eJlRxlxo4Gg="
 PRIV_BYTES = b64d(PUB) + bytes(256) + bytes(range(32))  # §11.6 PRIV, 679 bytes
 PRIV = b64e(PRIV_BYTES)
 assert len(PRIV) == 908
@@ -245,6 +247,9 @@ K = [
     ("garbage-line", ctl(V33, NONE, [], "HELLO THERE\nPING x\n")),
     ("size-too-big", ctl(V33, NONE, [], "DATAGRAM RECEIVED DESTINATION=A SIZE=99999999\nPING y\n")),
     ("ping-crlf-3.0", ctl(0, NONE, [5, 1], "PING a\r\nPING  b\r\n", transmit=True)),
+    # DATAGRAM3 on i2pd 2.59 (probe, 2026-12-03): the sender is a 44-char base64 hash.
+    ("datagram3-hash-i2pd-2.59", ctl(V33, NONE, [3], "DATAGRAM RECEIVED DESTINATION=" + DG3_HASH + " SIZE=9 FROM_PORT=7 TO_PORT=9\nhello-b2a")),
+    ("datagram2-then-datagram3", ctl(V33, NONE, [], "DATAGRAM RECEIVED DESTINATION=" + PUB + " SIZE=2 FROM_PORT=0 TO_PORT=0\n\n\nDATAGRAM RECEIVED DESTINATION=" + DG3_HASH + " SIZE=1\nx")),
 ]
 for n, d in K:
     seed("control", n, d)
@@ -262,6 +267,13 @@ D = [
     ("raw-header-reordered", "TO_PORT=2 FROM_PORT=1 PROTOCOL=18\n"),
     ("raw-no-header", "hello"),
     ("empty-header-line", "\n\n"),
+    # DATAGRAM3 forwarded by i2pd 2.59 (probe, 2026-12-03), with Java-style ports, and a
+    # full destination in the hash's place; a forbidden RAW protocol in a UDP header.
+    ("datagram3-hash-i2pd-2.59", DG3_HASH + "\nhello-a2b"),
+    ("datagram3-hash-ports", DG3_HASH + " FROM_PORT=7 TO_PORT=9\npayload"),
+    ("datagram3-full-destination", PUB + "\nx"),
+    ("udp-raw-forbidden-protocol", "3.0 r1 " + PUB + " PROTOCOL=17\nx"),
+    ("udp-option-value-with-equals", "3.0 d1 " + PUB + " SEND_TAGS=1=2\nx"),
 ]
 for n, d in D:
     seed("datagram", n, d)

@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 
 use arbitrary::{Result as ArbResult, Unstructured};
+use sam_proto::client::{Received, Style};
 use sam_proto::command::{
     Command, DatagramSend, DestGenerate, Hello, NamingLookup, Ping, Pong, Quit, RawSend,
     SessionAdd, SessionCreate, SessionRemove, StreamAccept, StreamConnect, StreamForward,
@@ -27,9 +28,9 @@ use sam_proto::command::{
 use sam_proto::control::{
     Completion, ControlCommand, ControlEvent, ControlSocket, MAX_DATAGRAM_SIZE,
 };
-use sam_proto::datagram::{self, RawHeader, UdpHeader, MAX_UDP_HEADER, MAX_UDP_PACKET};
+use sam_proto::datagram::{self, HashedPeer, RawHeader, UdpHeader, MAX_UDP_HEADER, MAX_UDP_PACKET};
 use sam_proto::exchange::{Exchange, Request, Step};
-use sam_proto::keys::{self, B32Address, Destination, PrivateKeys, SigType};
+use sam_proto::keys::{self, B32Address, Destination, PrivateKeys, SigType, SourceHash};
 use sam_proto::line::{Line, LineFramer, MAX_LINE_LEN};
 use sam_proto::message::{KeyValue, Message, MAX_COMMAND_LEN};
 use sam_proto::reply::{
@@ -919,6 +920,7 @@ fn drain_events(c: &mut ControlSocket, st: &mut ControlStats) {
                     d.payload.len() <= MAX_DATAGRAM_SIZE,
                     "datagram over the cap"
                 );
+                check_received_forms(&d);
             }
             ControlEvent::Closed => {
                 st.closed += 1;
@@ -1171,6 +1173,8 @@ pub fn datagram(data: &[u8]) {
         );
     }
 
+    check_datagram23(data);
+
     if let Ok((peer, payload)) = datagram::parse_repliable(data) {
         assert!(
             data.ends_with(payload),
@@ -1195,6 +1199,75 @@ pub fn datagram(data: &[u8]) {
                 );
             }
         }
+    }
+}
+
+/// DATAGRAM3's forwarded form (`HashedPeer`) round trips; `Received::from_udp_of` of every
+/// style returns an error or a datagram whose source has the style's form (a destination for
+/// DATAGRAM/DATAGRAM2, a hash for DATAGRAM3, nothing for RAW).
+fn check_datagram23(data: &[u8]) {
+    if let Ok((peer, payload)) = HashedPeer::parse_packet(data) {
+        assert!(
+            data.ends_with(payload),
+            "payload is not the end of the packet"
+        );
+        let mut out = Vec::new();
+        peer.encode_with_payload(payload, &mut out)
+            .unwrap_or_else(|e| panic!("{peer:?} cannot be encoded: {e}"));
+        let (back, p) = HashedPeer::parse_packet(&out)
+            .unwrap_or_else(|e| panic!("{peer:?} encoded as {} does not parse: {e}", show(&out)));
+        assert_eq!(
+            (back, p),
+            (peer, payload),
+            "DATAGRAM3 sender changed in a round trip"
+        );
+    }
+    for style in [
+        Style::Datagram,
+        Style::Datagram2,
+        Style::Datagram3,
+        Style::Raw,
+    ] {
+        for header in [false, true] {
+            if let Ok(r) = Received::from_udp_of(data, style, header) {
+                check_source_form(&r, style);
+            }
+        }
+    }
+}
+
+/// A control-socket datagram read as each style's `Received` has that style's source form
+/// (none for a `RAW RECEIVED`).
+fn check_received_forms(d: &sam_proto::control::ReceivedDatagram) {
+    for style in [Style::Datagram, Style::Datagram2, Style::Datagram3] {
+        if let Ok(r) = Received::from_control_of(d.clone(), style) {
+            // `RAW RECEIVED` has no sender, whatever the session's style.
+            let form = if d.source.is_none() {
+                Style::Raw
+            } else {
+                style
+            };
+            check_source_form(&r, form);
+            assert_eq!(r.payload, d.payload);
+        }
+    }
+}
+
+fn check_source_form(r: &Received, style: Style) {
+    match style {
+        Style::Raw => assert!(
+            r.source.is_none() && r.source_hash.is_none(),
+            "RAW is anonymous"
+        ),
+        Style::Datagram3 => {
+            assert!(r.source.is_none(), "DATAGRAM3 gave a destination");
+            let hash = r.source_hash.expect("DATAGRAM3 without its hash");
+            assert_eq!(SourceHash::from_base64(&hash.to_base64()), Ok(hash));
+        }
+        _ => assert!(
+            r.source.is_some() && r.source_hash.is_none(),
+            "{style:?} source form"
+        ),
     }
 }
 

@@ -1,14 +1,14 @@
-//! Datagrams of DATAGRAM and RAW sessions over UDP.
+//! Datagrams of DATAGRAM, DATAGRAM2, DATAGRAM3 and RAW sessions over UDP.
 
 use async_net::UdpSocket;
 use futures_lite::FutureExt;
 use sam_proto::client::{udp_bridge_with, DatagramInbox, Received};
-use sam_proto::datagram::UdpHeader;
+use sam_proto::datagram::SendOptions;
 use sam_proto::keys::Destination;
 
 use crate::{Error, Result, Session};
 
-/// The datagrams of a DATAGRAM or RAW (sub-)session, from [`Session::datagram_socket`].
+/// The datagrams of a DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW (sub-)session, from [`Session::datagram_socket`].
 ///
 /// [`send_to`](Self::send_to) writes one SAM UDP packet to the bridge's UDP port.
 /// [`recv_from`](Self::recv_from) returns what the bridge forwards to the session's UDP
@@ -53,8 +53,25 @@ impl DatagramSocket {
         payload: &[u8],
         ports: Option<(u16, u16)>,
     ) -> Result<()> {
-        let id = self.session.info.id().clone();
-        let packet = UdpHeader::packet(id, dest, payload, ports);
+        let options = match ports {
+            Some((from, to)) => SendOptions::new().ports(from, to),
+            None => SendOptions::new(),
+        };
+        self.send_with(dest, payload, &options).await
+    }
+
+    /// Sends `payload` to `dest` with per-datagram `options` (ports and, for RAW, `PROTOCOL`:
+    /// SAM 3.2; `SEND_TAGS`, `TAG_THRESHOLD`, `EXPIRES`, `SEND_LEASESET`: SAM 3.3, which a
+    /// bridge may ignore) in the UDP header. Every datagram style, DATAGRAM2 and DATAGRAM3
+    /// too, is sent this way. A `PROTOCOL` on a non-RAW session, or one of 6, 17, 19, 20, is
+    /// refused before anything is sent.
+    pub async fn send_with(
+        &self,
+        dest: &Destination,
+        payload: &[u8],
+        options: &SendOptions,
+    ) -> Result<()> {
+        let packet = self.session.info.udp_packet(dest, payload, options);
         let packet = packet.map_err(|e| Error::proto("datagram send", e))?;
         match self.session.is_closed() {
             true => Err(Error::SessionClosed),

@@ -27,7 +27,8 @@ pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
     ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
-pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::datagram::{SendOptions, SourceCache};
+pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType, SourceHash};
 pub use sam_proto::{ResultCode, Version};
 
 /// `Result` with this crate's [`Error`].

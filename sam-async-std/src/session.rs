@@ -186,7 +186,7 @@ impl Session {
         self.shared.control.command(command).await.map(drop)
     }
 
-    /// The datagram socket of a DATAGRAM or RAW (sub-)session: it sends to the bridge's UDP
+    /// The datagram socket of a DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW (sub-)session: it sends to the bridge's UDP
     /// port ([`SamConfig::udp_address`], else the TCP port - 1).
     pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
         DatagramSocket::new(self).await

@@ -1,11 +1,11 @@
-//! Datagrams of DATAGRAM and RAW sessions over UDP.
+//! Datagrams of DATAGRAM, DATAGRAM2, DATAGRAM3 and RAW sessions over UDP.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sam_proto::client::{DatagramInbox, Received};
-use sam_proto::datagram::UdpHeader;
+use sam_proto::datagram::SendOptions;
 use sam_proto::keys::Destination;
 
 use crate::driver::{is_timeout, left, now};
@@ -14,7 +14,7 @@ use crate::{Error, Result, Session};
 /// How often a waiting receive looks at the control socket's datagrams and the session.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Sends and receives the datagrams of a DATAGRAM or RAW session (from
+/// Sends and receives the datagrams of a DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW session (from
 /// [`Session::datagram_socket`]); it keeps its session alive and can be shared by threads.
 /// What is accepted and what is counted: [`DatagramInbox`].
 #[derive(Debug)]
@@ -46,12 +46,32 @@ impl DatagramSocket {
         payload: &[u8],
         ports: Option<(u16, u16)>,
     ) -> Result<()> {
+        let options = match ports {
+            Some((from, to)) => SendOptions::new().ports(from, to),
+            None => SendOptions::new(),
+        };
+        self.send_with(dest, payload, &options)
+    }
+
+    /// Sends `payload` to `dest` with per-datagram `options` (ports and, for RAW, `PROTOCOL`:
+    /// SAM 3.2; `SEND_TAGS`, `TAG_THRESHOLD`, `EXPIRES`, `SEND_LEASESET`: SAM 3.3, which a
+    /// bridge may ignore) in the UDP header. Every datagram style, DATAGRAM2 and DATAGRAM3
+    /// too, is sent this way. A `PROTOCOL` on a non-RAW session, or one of 6, 17, 19, 20, is
+    /// refused before anything is sent.
+    pub fn send_with(
+        &self,
+        dest: &Destination,
+        payload: &[u8],
+        options: &SendOptions,
+    ) -> Result<()> {
+        let packet = self
+            .session
+            .info()
+            .udp_packet(dest, payload, options)
+            .map_err(|e| Error::proto("datagram send", e))?;
         if self.session.is_closed() {
             return Err(Error::SessionClosed);
         }
-        let id = self.session.info().id().clone();
-        let packet = UdpHeader::packet(id, dest, payload, ports)
-            .map_err(|e| Error::proto("datagram send", e))?;
         self.udp.send_to(&packet, self.inbox.bridge())?;
         Ok(())
     }

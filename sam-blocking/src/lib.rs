@@ -26,7 +26,8 @@ pub use sam_proto::client::{
     ConnectOptions, DatagramDelivery, ForwardOptions, Received, RecoveryPolicy, SamConfig,
     ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
-pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::datagram::{SendOptions, SourceCache};
+pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType, SourceHash};
 pub use sam_proto::{ResultCode, Version};
 pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};

@@ -142,7 +142,7 @@ impl Session {
         self.control.run(SessionInfo::remove(id)?).map(|_| ())
     }
 
-    /// A socket for this DATAGRAM or RAW session's datagrams.
+    /// A socket for this DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW session's datagrams.
     pub fn datagram_socket(&self) -> Result<DatagramSocket> {
         if self.is_closed() {
             return Err(Error::SessionClosed);

@@ -36,7 +36,7 @@ use crate::keys::Destination;
 use crate::line::{Line, LineFramer};
 use crate::message::Message;
 use crate::reply::{DatagramReceived, OtherStatus, RawReceived};
-use crate::types::Version;
+use crate::types::{SessionStyle, Version};
 
 /// Largest datagram payload accepted on the control socket (bridges send at most 32 KiB;
 /// the cap keeps a hostile `SIZE=` from reserving memory).
@@ -137,6 +137,8 @@ pub struct ControlSocket {
     payload: Option<PendingPayload>,
     events: VecDeque<ControlEvent>,
     closed: bool,
+    /// The session's style, when known: `DATAGRAM SEND` is refused for DATAGRAM2/3.
+    style: Option<SessionStyle>,
 }
 
 impl ControlSocket {
@@ -151,6 +153,18 @@ impl ControlSocket {
             payload: None,
             events: VecDeque::new(),
             closed: false,
+            style: None,
+        }
+    }
+
+    /// The machine for the control socket of a session of `style`. Unlike [`new`](Self::new)
+    /// it refuses `DATAGRAM SEND` for DATAGRAM2 and DATAGRAM3 ([`Error::NotForStyle`]): the SAM
+    /// spec gives them no control-socket send (send them over UDP), and a bridge would read
+    /// the command as for the wrong protocol or drop the socket.
+    pub fn for_style(version: Version, style: SessionStyle) -> Self {
+        ControlSocket {
+            style: Some(style),
+            ..ControlSocket::new(version)
         }
     }
 
@@ -217,12 +231,26 @@ impl ControlSocket {
                 None,
             ),
             ControlCommand::DatagramSend(m, payload) => {
+                let refused = match &self.style {
+                    Some(SessionStyle::Datagram2) => Some("DATAGRAM2"),
+                    Some(SessionStyle::Datagram3) => Some("DATAGRAM3"),
+                    _ => None,
+                };
+                if let Some(style) = refused {
+                    return Err(Error::NotForStyle {
+                        command: "DATAGRAM SEND",
+                        style,
+                    });
+                }
                 if m.size != payload.len() {
                     return Err(size_mismatch());
                 }
                 (m.encode(v, &mut self.out).map(|_| None), Some(payload))
             }
             ControlCommand::RawSend(m, payload) => {
+                if let Some(p) = m.protocol {
+                    crate::datagram::check_raw_protocol(p)?;
+                }
                 if m.size != payload.len() {
                     return Err(size_mismatch());
                 }

@@ -84,6 +84,17 @@ pub enum Error {
         /// The version the bridge agreed to.
         negotiated: Version,
     },
+    /// A RAW protocol number that belongs to another I2CP protocol (6 streaming, 17 DATAGRAM,
+    /// 19 DATAGRAM2, 20 DATAGRAM3); refused before anything is sent, as the SAM spec forbids it.
+    ForbiddenProtocol(u8),
+    /// A command the session's style does not have (`DATAGRAM SEND` on the control socket of
+    /// a `DATAGRAM2`/`DATAGRAM3` session: the spec defines them over UDP only); not sent.
+    NotForStyle {
+        /// The command, e.g. `"DATAGRAM SEND"`.
+        command: &'static str,
+        /// The session's `STYLE=` word, e.g. `"DATAGRAM3"`.
+        style: &'static str,
+    },
 }
 
 impl Error {
@@ -149,6 +160,16 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{command} needs SAM {needs}, but the bridge negotiated {negotiated}"
+            ),
+            Error::ForbiddenProtocol(p) => write!(
+                f,
+                "RAW PROTOCOL={p} is not allowed (6, 17, 19 and 20 belong to streaming and the \
+                 repliable datagram styles)"
+            ),
+            Error::NotForStyle { command, style } => write!(
+                f,
+                "{command} is not available to a STYLE={style} session (send its datagrams \
+                 over UDP)"
             ),
         }
     }

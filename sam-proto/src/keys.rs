@@ -679,6 +679,109 @@ impl FromStr for B32Address {
     }
 }
 
+/// The sender of a `DATAGRAM3` datagram as a bridge names it: the SHA-256 hash of the sender's
+/// destination, 44 characters of I2P base64 on the wire (DATAGRAM3 is unauthenticated, so the
+/// bridge gives no destination). [`b32_address`](Self::b32_address) turns it into the address
+/// a `NAMING LOOKUP` resolves to the destination to reply to.
+///
+/// ```
+/// use sam_proto::keys::SourceHash;
+///
+/// let text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// let hash: SourceHash = text.parse().unwrap();
+/// assert_eq!(hash.to_base64(), text);
+/// assert_eq!(hash.hash()[31], 31);
+/// assert!(hash.b32_address().to_string().ends_with(".b32.i2p"));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceHash {
+    hash: [u8; 32],
+}
+
+impl SourceHash {
+    /// Length of the base64 form (32 bytes, padded).
+    pub const BASE64_LEN: usize = 44;
+
+    /// Wraps a 32-byte destination hash.
+    pub fn from_hash(hash: [u8; 32]) -> SourceHash {
+        SourceHash { hash }
+    }
+
+    /// The hash of `destination`.
+    pub fn of(destination: &Destination) -> SourceHash {
+        SourceHash::from_hash(destination.hash())
+    }
+
+    /// Reads the 44-character I2P base64 form (strict: alphabet, padding, 32 bytes).
+    pub fn from_base64(text: &str) -> Result<SourceHash, KeyError> {
+        if text.len() != Self::BASE64_LEN {
+            return Err(KeyError::InvalidBase64);
+        }
+        let bytes = base64_decode(text)?;
+        let hash = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::InvalidBase64)?;
+        Ok(SourceHash { hash })
+    }
+
+    /// Reads a DATAGRAM3 sender as bridges write it: the 44-character hash (the spec, i2pd
+    /// 2.59), or a full base64 destination, which is hashed (what the SAM reference notes for
+    /// some i2pd 2.58 code paths), so both give the same value.
+    pub fn from_sender(text: &str) -> Result<SourceHash, KeyError> {
+        if text.len() == Self::BASE64_LEN {
+            SourceHash::from_base64(text)
+        } else {
+            Destination::from_base64(text).map(|d| SourceHash::of(&d))
+        }
+    }
+
+    /// The 44-character I2P base64 form, as the bridge writes it.
+    pub fn to_base64(&self) -> String {
+        base64_encode(&self.hash)
+    }
+
+    /// The 32 bytes.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// The `.b32.i2p` address of the sender (lowercase base32 of the hash), for `lookup`.
+    pub fn b32_address(&self) -> B32Address {
+        B32Address::from_hash(self.hash)
+    }
+
+    /// `true` when `destination` is the one this hash names.
+    pub fn matches(&self, destination: &Destination) -> bool {
+        destination.hash() == self.hash
+    }
+}
+
+impl From<B32Address> for SourceHash {
+    fn from(address: B32Address) -> SourceHash {
+        SourceHash::from_hash(*address.hash())
+    }
+}
+
+impl fmt::Display for SourceHash {
+    /// Writes the 44-character I2P base64 form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base64())
+    }
+}
+
+impl fmt::Debug for SourceHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceHash({})", self.to_base64())
+    }
+}
+
+impl FromStr for SourceHash {
+    type Err = KeyError;
+
+    /// Parses the 44-character base64 form ([`SourceHash::from_base64`]).
+    fn from_str(s: &str) -> Result<SourceHash, KeyError> {
+        SourceHash::from_base64(s)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Private keys
 // ---------------------------------------------------------------------------------------------------------------

@@ -1039,7 +1039,8 @@ proptest! {
         h.extra = vec![KeyValue::new("SEND_TAGS", value.clone())];
         let mut out = Vec::new();
         let ok = h.encode_with_payload(b"", &mut out).is_ok();
-        prop_assert_eq!(ok, value_encodable(&value, Version::V3_1), "{:?}", value);
+        // A second `=` in a header word is refused too (the bridges split words differently).
+        prop_assert_eq!(ok, value_encodable(&value, Version::V3_1) && !value.contains('='), "{:?}", value);
         if ok {
             prop_assert_eq!(UdpHeader::parse_packet(&out).unwrap().0, h);
         }

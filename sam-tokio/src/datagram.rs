@@ -1,10 +1,10 @@
-//! Datagrams of DATAGRAM and RAW sessions.
+//! Datagrams of DATAGRAM, DATAGRAM2, DATAGRAM3 and RAW sessions.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sam_proto::client::{DatagramInbox, Received};
-use sam_proto::datagram::UdpHeader;
+use sam_proto::datagram::SendOptions;
 use sam_proto::keys::Destination;
 use tokio::net::UdpSocket;
 
@@ -14,7 +14,7 @@ use crate::{Error, Result};
 /// Largest UDP datagram.
 const MAX_PACKET: usize = 64 * 1024;
 
-/// Sends and receives the datagrams of a DATAGRAM or RAW session (from
+/// Sends and receives the datagrams of a DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW session (from
 /// [`Session::datagram_socket`]); it keeps its session alive and both methods are cancel safe.
 ///
 /// Sending writes a SAM UDP packet to the bridge's UDP port. Receiving reads what the bridge
@@ -50,8 +50,25 @@ impl DatagramSocket {
         payload: &[u8],
         ports: Option<(u16, u16)>,
     ) -> Result<()> {
-        let id = self.session.info().id().clone();
-        let packet = UdpHeader::packet(id, dest, payload, ports);
+        let options = match ports {
+            Some((from, to)) => SendOptions::new().ports(from, to),
+            None => SendOptions::new(),
+        };
+        self.send_with(dest, payload, &options).await
+    }
+
+    /// Sends `payload` to `dest` with per-datagram `options` (ports and, for RAW, `PROTOCOL`:
+    /// SAM 3.2; `SEND_TAGS`, `TAG_THRESHOLD`, `EXPIRES`, `SEND_LEASESET`: SAM 3.3, which a
+    /// bridge may ignore) in the UDP header. Every datagram style, DATAGRAM2 and DATAGRAM3
+    /// too, is sent this way. A `PROTOCOL` on a non-RAW session, or one of 6, 17, 19, 20, is
+    /// refused before anything is sent.
+    pub async fn send_with(
+        &self,
+        dest: &Destination,
+        payload: &[u8],
+        options: &SendOptions,
+    ) -> Result<()> {
+        let packet = self.session.info().udp_packet(dest, payload, options);
         let packet = packet.map_err(|e| Error::proto("datagram send", e))?;
         if self.session.is_closed() {
             return Err(Error::SessionClosed);

@@ -39,5 +39,6 @@ pub use stream::{Stream, StreamReadHalf};
 
 /// The protocol crate, for its key and result types.
 pub use sam_proto;
-pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::datagram::{SendOptions, SourceCache};
+pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType, SourceHash};
 pub use sam_proto::{ResultCode, Version};

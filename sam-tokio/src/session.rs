@@ -179,7 +179,7 @@ impl Session {
         self.command(SessionInfo::remove(id)?).await.map(drop)
     }
 
-    /// A socket for this DATAGRAM or RAW session's datagrams.
+    /// A socket for this DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW session's datagrams.
     pub async fn datagram_socket(&self) -> Result<DatagramSocket> {
         self.info.check_datagrams()?;
         let udp = self

@@ -253,7 +253,7 @@ impl DatagramCounts {
 /// control socket must parse. Everything else is dropped and counted ([`DatagramCounts`]).
 #[derive(Debug)]
 pub struct DatagramInbox {
-    raw: bool,
+    style: super::Style,
     header: bool,
     bridge: std::net::SocketAddr,
     counts: std::sync::Arc<DatagramCounts>,
@@ -267,7 +267,7 @@ impl DatagramInbox {
         counts: std::sync::Arc<DatagramCounts>,
     ) -> Self {
         DatagramInbox {
-            raw: info.is_raw(),
+            style: info.style(),
             header: info.header(),
             bridge,
             counts,
@@ -290,12 +290,12 @@ impl DatagramInbox {
             self.counts.reject(from);
             return None;
         }
-        self.counted(Received::from_udp(packet, self.raw, self.header))
+        self.counted(Received::from_udp_of(packet, self.style, self.header))
     }
 
     /// A datagram the bridge delivered on the control socket, or `None` (skipped, counted).
     pub fn control(&self, datagram: crate::control::ReceivedDatagram) -> Option<Received> {
-        self.counted(Received::from_control(datagram))
+        self.counted(Received::from_control_of(datagram, self.style))
     }
 
     fn counted(&self, parsed: Result<Received, crate::Error>) -> Option<Received> {

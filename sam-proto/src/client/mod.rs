@@ -120,9 +120,9 @@ use crate::command::{
     options as option_list, SessionAdd, SessionCreate, StreamConnect, StreamForward,
 };
 use crate::control::ReceivedDatagram;
-use crate::datagram::{parse_repliable, RawHeader};
+use crate::datagram::{parse_repliable, HashedPeer, RawHeader};
 use crate::error::Error;
-use crate::keys::{Destination, PrivateKeys, SigType};
+use crate::keys::{Destination, PrivateKeys, SigType, SourceHash};
 use crate::message::RedactedOptions;
 use crate::result::ResultCode;
 use crate::types::{Secret, SessionId, SessionStyle, Version};
@@ -144,25 +144,42 @@ pub enum Style {
     Datagram,
     /// Anonymous raw datagrams (`STYLE=RAW`).
     Raw,
+    /// Repliable, authenticated datagrams with replay protection, which offline-signed
+    /// destinations may send (`STYLE=DATAGRAM2`, Proposal 163; i2pd 2.58+, Java 0.9.68+).
+    /// Received datagrams name the verified sender, as with [`Style::Datagram`].
+    Datagram2,
+    /// Repliable but unauthenticated datagrams (`STYLE=DATAGRAM3`): received datagrams name
+    /// the sender only by its hash ([`Received::source_hash`]); look its
+    /// [`b32_address`](crate::keys::SourceHash::b32_address) up to reply. Meant for
+    /// ECIES-X25519 destinations: i2pd 2.59 delivers nothing between sessions whose
+    /// `i2cp.leaseSetEncType` is `0` (ElGamal) only; the default `4,0` works.
+    Datagram3,
     /// A primary session holding sub-sessions (`STYLE=PRIMARY`, or `MASTER` on bridges that
     /// predate the name: always below SAM 3.3, and as a fallback when a 3.3 bridge refuses).
     Primary,
 }
 
 impl Style {
-    /// The style's name (`"STREAM"`, `"DATAGRAM"`, `"RAW"`, `"PRIMARY"`).
+    /// The style's name (`"STREAM"`, `"DATAGRAM"`, `"RAW"`, `"DATAGRAM2"`, `"DATAGRAM3"`,
+    /// `"PRIMARY"`).
     pub fn name(self) -> &'static str {
         match self {
             Style::Stream => "STREAM",
             Style::Datagram => "DATAGRAM",
             Style::Raw => "RAW",
+            Style::Datagram2 => "DATAGRAM2",
+            Style::Datagram3 => "DATAGRAM3",
             Style::Primary => "PRIMARY",
         }
     }
 
-    /// `true` for styles whose datagrams the bridge forwards to a local UDP port.
+    /// `true` for the datagram styles (DATAGRAM, DATAGRAM2, DATAGRAM3, RAW): they have a
+    /// datagram socket, sent through the bridge's UDP port.
     pub fn uses_udp(self) -> bool {
-        matches!(self, Style::Datagram | Style::Raw)
+        matches!(
+            self,
+            Style::Datagram | Style::Raw | Style::Datagram2 | Style::Datagram3
+        )
     }
 
     /// The `STYLE=` word for a bridge that negotiated `version`. `prefer_primary`: send
@@ -172,6 +189,8 @@ impl Style {
             Style::Stream => SessionStyle::Stream,
             Style::Datagram => SessionStyle::Datagram,
             Style::Raw => SessionStyle::Raw,
+            Style::Datagram2 => SessionStyle::Datagram2,
+            Style::Datagram3 => SessionStyle::Datagram3,
             Style::Primary if prefer_primary && version >= Version::V3_3 => SessionStyle::Primary,
             Style::Primary => SessionStyle::Master,
         }
@@ -192,8 +211,8 @@ pub fn retry_primary_as_master(sent: &SessionStyle, error: &Error) -> bool {
         )
 }
 
-/// Where a DATAGRAM or RAW session's received datagrams go (the bridges here:
-/// `testbed/datagram-sources.md`).
+/// Where a datagram session's (DATAGRAM, DATAGRAM2, DATAGRAM3, RAW) received datagrams go
+/// (the bridges here: `testbed/datagram-sources.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum DatagramDelivery {
@@ -367,6 +386,15 @@ impl SessionOptions {
         }
     }
 
+    /// Checks what no encoder can: a RAW `protocol` of another I2CP protocol (6, 17, 19, 20)
+    /// is refused ([`Error::ForbiddenProtocol`]) before any socket opens.
+    pub fn check(&self) -> Result<(), Error> {
+        if let Some(p) = self.protocol {
+            crate::datagram::check_raw_protocol(p)?;
+        }
+        Ok(())
+    }
+
     /// The `SESSION CREATE` for these options on a bridge that negotiated `version`.
     /// `udp_forward` is where DATAGRAM/RAW sessions want their datagrams forwarded (IP literal
     /// and port: i2pd forwards only when both `HOST` and `PORT` are given); `None` leaves both
@@ -411,7 +439,7 @@ impl Default for SessionOptions {
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct SubsessionOptions {
-    /// The sub-session style (`Stream`, `Datagram` or `Raw`).
+    /// The sub-session style (`Stream`, `Datagram`, `Datagram2`, `Datagram3` or `Raw`).
     pub style: Style,
     /// The sub-session ID, unique on the bridge.
     pub id: String,
@@ -461,6 +489,9 @@ impl SubsessionOptions {
                 field: "STYLE",
                 reason: "a sub-session cannot be PRIMARY",
             });
+        }
+        if let Some(p) = self.protocol {
+            crate::datagram::check_raw_protocol(p)?;
         }
         let mut command = SessionAdd::new(style, id);
         if let Some((host, port)) = udp_forward {
@@ -590,8 +621,13 @@ impl From<core::net::SocketAddr> for ForwardOptions {
 pub struct Received {
     /// The payload.
     pub payload: Vec<u8>,
-    /// The sender (`None` for RAW datagrams, which are anonymous).
+    /// The sender, verified by the router: DATAGRAM and DATAGRAM2. `None` for RAW, which is
+    /// anonymous, and for DATAGRAM3, which names its sender only by [`source_hash`](Self::source_hash).
     pub source: Option<Destination>,
+    /// DATAGRAM3 only: the hash of the sender's destination, as the sender claims it (not
+    /// authenticated). Its [`b32_address`](crate::keys::SourceHash::b32_address) looked up gives
+    /// the destination to reply to.
+    pub source_hash: Option<SourceHash>,
     /// The sender's port (SAM 3.2 bridges that send it).
     pub from_port: Option<u16>,
     /// Our port (SAM 3.2 bridges that send it).
@@ -600,43 +636,77 @@ pub struct Received {
 
 impl Received {
     /// Reads a UDP packet the bridge forwarded: repliable (`<dest>[ ports]\n<payload>`), raw
-    /// with a `HEADER=true` line, or a bare raw payload.
+    /// with a `HEADER=true` line, or a bare raw payload. For the other styles see
+    /// [`Received::from_udp_of`].
     pub fn from_udp(packet: &[u8], raw: bool, header: bool) -> Result<Received, Error> {
-        if raw && !header {
-            return Ok(Received {
-                payload: Vec::from(packet),
-                source: None,
-                from_port: None,
-                to_port: None,
-            });
-        }
-        if raw {
-            let (h, payload) = RawHeader::parse_packet(packet)?;
-            return Ok(Received {
-                payload: Vec::from(payload),
-                source: None,
-                from_port: h.from_port,
-                to_port: h.to_port,
-            });
-        }
-        let (peer, payload) = parse_repliable(packet)?;
-        Ok(Received {
-            source: Some(peer.parse_destination()?),
-            payload: Vec::from(payload),
-            from_port: peer.from_port,
-            to_port: peer.to_port,
-        })
+        let style = if raw { Style::Raw } else { Style::Datagram };
+        Received::from_udp_of(packet, style, header)
     }
 
-    /// Converts a datagram delivered on the control socket.
+    /// Reads a UDP packet the bridge forwarded to a session of `style`: DATAGRAM and
+    /// DATAGRAM2 `<dest>[ ports]\n<payload>`, DATAGRAM3 `<hash>[ ports]\n<payload>`, RAW the
+    /// bare payload or (`header`) a `HEADER=true` line first.
+    pub fn from_udp_of(packet: &[u8], style: Style, header: bool) -> Result<Received, Error> {
+        match style {
+            Style::Raw if !header => Ok(Received {
+                payload: Vec::from(packet),
+                source: None,
+                source_hash: None,
+                from_port: None,
+                to_port: None,
+            }),
+            Style::Raw => {
+                let (h, payload) = RawHeader::parse_packet(packet)?;
+                Ok(Received {
+                    payload: Vec::from(payload),
+                    source: None,
+                    source_hash: None,
+                    from_port: h.from_port,
+                    to_port: h.to_port,
+                })
+            }
+            Style::Datagram3 => {
+                let (peer, payload) = HashedPeer::parse_packet(packet)?;
+                Ok(Received {
+                    payload: Vec::from(payload),
+                    source: None,
+                    source_hash: Some(peer.source),
+                    from_port: peer.from_port,
+                    to_port: peer.to_port,
+                })
+            }
+            _ => {
+                let (peer, payload) = parse_repliable(packet)?;
+                Ok(Received {
+                    source: Some(peer.parse_destination()?),
+                    source_hash: None,
+                    payload: Vec::from(payload),
+                    from_port: peer.from_port,
+                    to_port: peer.to_port,
+                })
+            }
+        }
+    }
+
+    /// Converts a datagram delivered on the control socket of a DATAGRAM or RAW session (see
+    /// [`Received::from_control_of`]).
     pub fn from_control(d: ReceivedDatagram) -> Result<Received, Error> {
-        let source = match d.source {
-            Some(text) => Some(Destination::from_base64(&text)?),
-            None => None,
+        Received::from_control_of(d, Style::Datagram)
+    }
+
+    /// Converts a datagram delivered on the control socket of a session of `style`: the
+    /// `DESTINATION=` of `DATAGRAM RECEIVED` is a destination, or for DATAGRAM3 the sender's
+    /// hash.
+    pub fn from_control_of(d: ReceivedDatagram, style: Style) -> Result<Received, Error> {
+        let (source, source_hash) = match (d.source, style) {
+            (Some(text), Style::Datagram3) => (None, Some(SourceHash::from_sender(&text)?)),
+            (Some(text), _) => (Some(Destination::from_base64(&text)?), None),
+            (None, _) => (None, None),
         };
         Ok(Received {
             payload: d.payload,
             source,
+            source_hash,
             from_port: d.from_port,
             to_port: d.to_port,
         })

@@ -186,14 +186,33 @@ impl SessionInfo {
         }))
     }
 
-    /// Checks that this session has datagrams (DATAGRAM or RAW).
+    /// Checks that this session has datagrams (DATAGRAM, DATAGRAM2, DATAGRAM3 or RAW).
     pub fn check_datagrams(&self) -> Result<(), Failure> {
         if self.style.uses_udp() {
             Ok(())
         } else {
             Err(Failure::InvalidInput(
-                "datagram_socket needs a Datagram or Raw session".to_owned(),
+                "datagram_socket needs a Datagram, Datagram2, Datagram3 or Raw session".to_owned(),
             ))
         }
+    }
+
+    /// The UDP packet that sends `payload` from this session to `destination` with
+    /// `options`. Every style sends through the bridge's UDP port (DATAGRAM2/3 have no
+    /// control-socket send). `PROTOCOL` is for RAW sessions only, and never 6, 17, 19 or 20:
+    /// both refused before anything is sent.
+    pub fn udp_packet(
+        &self,
+        destination: &Destination,
+        payload: &[u8],
+        options: &crate::datagram::SendOptions,
+    ) -> Result<alloc::vec::Vec<u8>, crate::Error> {
+        if options.protocol.is_some() && self.style != Style::Raw {
+            return Err(crate::Error::NotForStyle {
+                command: "PROTOCOL in a datagram's UDP header",
+                style: self.style.name(),
+            });
+        }
+        crate::datagram::UdpHeader::packet_with(self.id.clone(), destination, payload, options)
     }
 }

@@ -10,7 +10,7 @@ use crate::client::SamConfig;
 use crate::control::{Completion, ControlCommand, ControlEvent, ControlSocket, ReceivedDatagram};
 use crate::error::Error;
 use crate::keys::Destination;
-use crate::types::{SessionId, Version};
+use crate::types::{SessionId, SessionStyle, Version};
 
 /// How long a session whose every handle is gone keeps its control socket open before it
 /// closes (see [`SessionCore::release`]).
@@ -96,6 +96,8 @@ pub struct SessionCore {
     name: Option<(SessionId<'static>, &'static str)>,
     /// Who asked to close: `close()` or the linger after the last handle, for traces.
     close_asked: Option<&'static str>,
+    /// The session's style, so that a command it does not have is refused at submit.
+    style: Option<SessionStyle>,
 }
 
 impl SessionCore {
@@ -112,6 +114,7 @@ impl SessionCore {
             lingering: None,
             closed: false,
             bridge_error: None,
+            style: None,
             name: None,
             close_asked: None,
         }
@@ -119,9 +122,13 @@ impl SessionCore {
 
     /// The core of the control socket of the session `created` (its traces name it).
     pub fn for_session(config: &SamConfig, created: &SessionInfo) -> SessionCore {
+        let version = created.version();
+        let style = created.style().session_style(version, true);
         SessionCore {
             name: Some((created.id().clone(), created.style().name())),
-            ..SessionCore::new(config, created.version())
+            socket: ControlSocket::for_style(version, style.clone()),
+            style: Some(style),
+            ..SessionCore::new(config, version)
         }
     }
 
@@ -181,7 +188,11 @@ impl SessionCore {
             return Err(Failure::SessionClosed);
         }
         let operation = operation_of(&command);
-        ControlSocket::new(self.version())
+        let mut probe = match &self.style {
+            Some(style) => ControlSocket::for_style(self.version(), style.clone()),
+            None => ControlSocket::new(self.version()),
+        };
+        probe
             .start(command.clone())
             .map_err(|e| Failure::protocol(operation.name(), e))?;
         let id = self.fresh_id();

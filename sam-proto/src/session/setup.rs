@@ -71,6 +71,9 @@ impl SessionSetup {
         now: Time,
     ) -> Result<SessionSetup, Failure> {
         let operation = Operation::SessionCreate;
+        options
+            .check()
+            .map_err(|e| Failure::protocol(operation.name(), e))?;
         let id = options
             .session_id(seed)
             .map_err(|e| Failure::protocol(operation.name(), e))?;

@@ -834,3 +834,63 @@ fn only_an_accepts_reads_are_acknowledged_at_once() {
         assert!(!acks_at_once(op), "{op:?}");
     }
 }
+
+#[test]
+fn datagram2_and_datagram3_sessions_send_over_udp_only() {
+    use crate::command::DatagramSend;
+    use crate::datagram::SendOptions;
+    let cfg = config();
+    for (style, name) in [
+        (Style::Datagram2, "DATAGRAM2"),
+        (Style::Datagram3, "DATAGRAM3"),
+    ] {
+        let options = SessionOptions::new(style).with_id("dg23");
+        let mut setup = SessionSetup::new(&cfg, &options, 1, at(0)).unwrap();
+        let status = session_status();
+        let wrote = drive_setup(
+            &mut setup,
+            &[b"HELLO REPLY RESULT=OK VERSION=3.3\n", status.as_bytes()],
+        );
+        assert!(
+            wrote[0].contains(&alloc::format!("STYLE={name} ID=dg23")),
+            "{wrote:?}"
+        );
+        let info = setup.finish().unwrap();
+        assert_eq!(info.style(), style);
+        assert!(info.check_datagrams().is_ok());
+        // The control socket's DATAGRAM SEND is refused at submit, before anything is queued.
+        let mut core = SessionCore::for_session(&cfg, &info);
+        let send = DatagramSend {
+            destination: info.destination().to_base64().into(),
+            size: 1,
+            from_port: None,
+            to_port: None,
+            extra: Vec::new(),
+        };
+        match core.submit(ControlCommand::DatagramSend(send, alloc::vec![0]), at(1)) {
+            Err(Failure::Protocol { error, .. }) => assert_eq!(
+                error,
+                crate::Error::NotForStyle {
+                    command: "DATAGRAM SEND",
+                    style: name
+                }
+            ),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(drain(&mut core), "");
+        // The UDP packet carries the per-datagram options; PROTOCOL is for RAW only.
+        let dest = info.destination().clone();
+        let packet = info
+            .udp_packet(&dest, b"x", &SendOptions::new().ports(1, 2).expires(9))
+            .unwrap();
+        assert!(packet.starts_with(b"3.0 dg23 "));
+        assert!(packet.ends_with(b" FROM_PORT=1 TO_PORT=2 EXPIRES=9\nx"));
+        assert_eq!(
+            info.udp_packet(&dest, b"x", &SendOptions::new().protocol(18)),
+            Err(crate::Error::NotForStyle {
+                command: "PROTOCOL in a datagram's UDP header",
+                style: name
+            })
+        );
+    }
+}

@@ -3211,6 +3211,122 @@ macro_rules! hostile_suite {
                 });
             }
 
+            /// DATAGRAM3 on the control socket names the sender by a 44-character hash (i2pd
+            /// 2.59's form): `source` stays `None` and `source_hash` is that hash; the same
+            /// line with a full destination is hashed. DATAGRAM2 gives the destination.
+            #[test]
+            fn datagram3_sender_is_a_source_hash_and_datagram2_a_destination() {
+                guard(|| {
+                    run(task!({
+                        let who = peer(81);
+                        let hash = sam::SourceHash::of(&who);
+                        let hashed = reply(&sam_proto::reply::DatagramReceived {
+                            destination: hash.to_base64().into(),
+                            size: 3,
+                            from_port: Some(7),
+                            to_port: Some(9),
+                            extra: Vec::new(),
+                        });
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().session("3.3", &ed25519_keys(82)).send(cat(&[
+                                &hashed,
+                                b"one",
+                                &datagram_received(&who, 3),
+                                b"two",
+                            ])),
+                            Script::new()
+                                .session("3.3", &ed25519_keys(83))
+                                .send(cat(&[&datagram_received(&who, 5), b"three"])),
+                        ]);
+                        let sam = sam_for(&bridge);
+                        let session = works(
+                            aw!(sam.session(sam::SessionOptions::new(sam::Style::Datagram3))),
+                            "DATAGRAM3 session",
+                        );
+                        let socket = works(aw!(session.datagram_socket()), "datagram socket");
+                        for (payload, ports) in [(&b"one"[..], (Some(7), Some(9))), (b"two", (None, None))] {
+                            let got = works(aw!(socket.recv_from()), "a DATAGRAM3 datagram");
+                            assert_eq!(got.payload, payload);
+                            assert_eq!(got.source, None, "DATAGRAM3 names no destination");
+                            assert_eq!(got.source_hash, Some(hash));
+                            assert_eq!((got.from_port, got.to_port), ports);
+                        }
+                        assert_eq!(socket.skipped(), 0);
+                        let session2 = works(
+                            aw!(sam.session(sam::SessionOptions::new(sam::Style::Datagram2))),
+                            "DATAGRAM2 session",
+                        );
+                        let socket2 = works(aw!(session2.datagram_socket()), "datagram socket");
+                        let got = works(aw!(socket2.recv_from()), "a DATAGRAM2 datagram");
+                        assert_eq!((got.source.as_ref(), got.source_hash), (Some(&who), None));
+                        let sent: Vec<String> =
+                            (0..bridge.connections()).flat_map(|i| bridge.lines(i)).collect();
+                        assert!(sent.iter().any(|l| l.contains("STYLE=DATAGRAM3")), "{sent:?}");
+                        assert!(sent.iter().any(|l| l.contains("STYLE=DATAGRAM2")), "{sent:?}");
+                    }))
+                });
+            }
+
+            /// `send_with` writes the per-datagram options in the UDP header; a forbidden RAW
+            /// protocol, or a protocol on a non-RAW session, is refused and nothing is sent.
+            #[test]
+            fn send_with_writes_its_options_and_refuses_a_forbidden_protocol_unsent() {
+                guard(|| {
+                    run(task!({
+                        let to = peer(84);
+                        let bridge = HostileBridge::start(vec![
+                            Script::new().session("3.3", &ed25519_keys(85)),
+                            Script::new().session("3.3", &ed25519_keys(86)),
+                        ]);
+                        let sam = sam_for(&bridge);
+                        let raw = works(aw!(sam.session(over_udp(sam::Style::Raw))), "RAW session");
+                        let socket = works(aw!(raw.datagram_socket()), "datagram socket");
+                        for p in [6u8, 17, 19, 20] {
+                            let options = sam::SendOptions::new().protocol(p);
+                            match aw!(socket.send_with(&to, b"x", &options)) {
+                                Err(sam::Error::Protocol(sam_proto::Error::ForbiddenProtocol(q))) => assert_eq!(q, p),
+                                other => panic!("PROTOCOL={p}: {other:?}"),
+                            }
+                        }
+                        let options = sam::SendOptions::new()
+                            .ports(1, 2)
+                            .protocol(18)
+                            .send_tags(40)
+                            .tag_threshold(30)
+                            .expires(60)
+                            .send_leaseset(false);
+                        works(aw!(socket.send_with(&to, b"payload", &options)), "send_with");
+                        assert!(
+                            bridge.wait_until(Duration::from_secs(2), |_, udp| !udp.is_empty()),
+                            "{bridge:?}"
+                        );
+                        let packets = bridge.udp_received();
+                        assert_eq!(packets.len(), 1, "only the allowed send reached the bridge");
+                        let (header, payload) =
+                            sam_proto::datagram::UdpHeader::parse_packet(&packets[0]).expect("a header");
+                        assert_eq!(payload, b"payload");
+                        assert_eq!((header.from_port, header.to_port, header.protocol), (Some(1), Some(2), Some(18)));
+                        let line = String::from_utf8_lossy(&packets[0][..packets[0].len() - payload.len()]).into_owned();
+                        assert!(
+                            line.ends_with(" SEND_TAGS=40 TAG_THRESHOLD=30 EXPIRES=60 SEND_LEASESET=false\n"),
+                            "{line:?}"
+                        );
+                        let dg3 = works(aw!(sam.session(over_udp(sam::Style::Datagram3))), "DATAGRAM3 session");
+                        let socket = works(aw!(dg3.datagram_socket()), "datagram socket");
+                        let refused = aw!(socket.send_with(&to, b"x", &sam::SendOptions::new().protocol(18)));
+                        assert!(
+                            matches!(refused, Err(sam::Error::Protocol(sam_proto::Error::NotForStyle { .. }))),
+                            "{refused:?}"
+                        );
+                        works(aw!(socket.send_to(&to, b"dg3", None)), "DATAGRAM3 send_to");
+                        assert!(
+                            bridge.wait_until(Duration::from_secs(2), |_, udp| udp.len() == 2),
+                            "{bridge:?}"
+                        );
+                    }))
+                });
+            }
+
             #[test]
             fn datagram_send_to_reaches_the_bridge_udp_port() {
                 guard(|| {
