@@ -269,7 +269,11 @@ matrix_bridge() { # BRIDGE
                 (
                     export_bridge_env "$dir"
                     export SAM_MATRIX_DIR=$INTEROP/$bridge
-                    cargo test -p sam-testkit "${tests[@]}" 2>&1
+                    # The DATAGRAM2 scenarios last, on their own: emissary 0.4's SAM server dies
+                    # on a DATAGRAM2 datagram, which the scenario records as a bridge fault; the
+                    # rest of the suite must not be taken down with it.
+                    cargo test -p sam-testkit "${tests[@]}" -- --skip datagram2_ 2>&1 &&
+                        cargo test -p sam-testkit "${tests[0]}" "${tests[1]}" -- datagram2_ 2>&1
                 ) | tee -a "$log" || one=$?
                 "$TESTBED" stop "$dir" 9>&- || echo "warning: stopping $dir failed" >&2
             fi
