@@ -1042,10 +1042,10 @@ macro_rules! sam_e2e_suite {
                         // The bridge died on it: its fault, recorded with the evidence, and
                         // scripts/test.sh runs these scenarios last so the rest is not lost.
                         Err(dead) => {
-                            $crate::matrix::not_offered(
+                            $crate::matrix::bridge_fault(
                                 ADAPTER,
                                 feature,
-                                format!("bridge fault: its SAM server stopped answering after DATAGRAM2 datagrams were sent ({why}; then HELLO: {dead})"),
+                                format!("its SAM server stopped answering after DATAGRAM2 datagrams were sent ({why}; then HELLO: {dead})"),
                             );
                             return;
                         }
