@@ -27,6 +27,7 @@ pub use sam_proto::client::{
     ServiceState, SessionOptions, Style, SubsessionOptions, ENV_ADDR, ENV_UDP_ADDR,
 };
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::reply::{LeaseSetOptions, LookupAnswer};
 pub use sam_proto::{ResultCode, Version};
 pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};

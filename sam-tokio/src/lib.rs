@@ -40,4 +40,5 @@ pub use stream::{Stream, StreamReadHalf};
 /// The protocol crate, for its key and result types.
 pub use sam_proto;
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType};
+pub use sam_proto::reply::{LeaseSetOptions, LookupAnswer};
 pub use sam_proto::{ResultCode, Version};
