@@ -355,7 +355,10 @@ impl SessionOptions {
     /// The types: 0 ElGamal, 4 ECIES-X25519, 5 / 6 / 7 ML-KEM-512 / 768 / 1024 hybrid with
     /// X25519 (post-quantum, router API 0.9.67+). Another number, or one listed twice, is
     /// refused before anything is sent. A router that does not know a type may refuse the
-    /// session (or ignore the type): ask for a fallback such as 4 after the hybrid one.
+    /// session (or ignore the type): ask for a fallback such as 4 after the hybrid one. Beware
+    /// of old i2pd: 2.45.1 closes the socket on type 6 and then its router process dies
+    /// ("Unknown crypto key type 6"); i2pd 2.59 accepts `6,4`. A destination offering only
+    /// ECIES types (4-7) cannot talk with an ElGamal-only one (type 0).
     ///
     /// ```
     /// use sam_proto::client::{SessionOptions, Style};

@@ -1466,14 +1466,27 @@ macro_rules! sam_e2e_suite {
                     })
                     .collect();
                 let mut sessions = Vec::new();
+                let mut refused = None;
                 for created in creating {
                     match offered("SESSION CREATE i2cp.leaseSetEncType=6,4", aw!(join(created))) {
                         Ok(session) => sessions.push(session),
-                        Err(reason) => {
-                            $crate::matrix::not_offered(ADAPTER, feature, reason);
-                            return;
-                        }
+                        Err(reason) => refused = Some(reason),
                     }
+                }
+                if let Some(reason) = refused {
+                    // Is the bridge still there? i2pd 2.45.1 closes the socket and then exits
+                    // ("Unknown crypto key type 6"): that is its fault, not a refusal.
+                    let sam = fx.sam.clone();
+                    let alive = aw!(give_up_after(30, task!(aw!(sam.generate_destination(SigType::Ed25519)))));
+                    match alive {
+                        Some(Err(Error::Unreachable { .. })) => $crate::matrix::bridge_fault(
+                            ADAPTER,
+                            feature,
+                            format!("{reason}; then the bridge stopped accepting connections (it exited)"),
+                        ),
+                        _ => $crate::matrix::not_offered(ADAPTER, feature, reason),
+                    }
+                    return;
                 }
                 let echoed = aw!(echo_once(&sessions[0], &sessions[1], 64 * 1024))
                     .unwrap_or_else(|e| panic!("stream between the ML-KEM sessions: {e}"));
