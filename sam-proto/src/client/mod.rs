@@ -37,7 +37,8 @@
 //!   at once. `incoming()`: one accept after another. `forward(addr)`: the bridge connects
 //!   to `addr` for every incoming stream while the `Forward` lives (`read_forwarded` reads
 //!   the peer line first). `lookup(name)`: `NAMING LOOKUP` on the control socket (also
-//!   `ME`). `add(SubsessionOptions)` / `remove(id)`: sub-sessions of a
+//!   `ME`); `lookup_with_options(name)`: the same with `OPTIONS=true`, giving the lease set's
+//!   options when the bridge answers them ([`LeaseSetOptions`](crate::reply::LeaseSetOptions)). `add(SubsessionOptions)` / `remove(id)`: sub-sessions of a
 //!   [`Style::Primary`] session, sharing its control socket. `datagram_socket()`: send and
 //!   receive a DATAGRAM or RAW session's datagrams ([`DatagramInbox`]). `close()`: `QUIT` on a
 //!   3.2+ bridge, then the control socket closes, and with it every sub-session and stream.
