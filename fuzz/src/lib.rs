@@ -12,7 +12,7 @@
 //! * `exchange`: byte 0 picks the exchange (and whether HELLO comes first), byte 1 the number
 //!   of split bytes that follow (0-7); each split byte `b` is a read of `b + 1` bytes (cycled);
 //!   the rest is what the bridge says.
-//! * `control`: byte 0 = version, command to start and flags; byte 1 = split count and flags;
+//! * `control`: byte 0 = version, command to start (9: a lookup with `OPTIONS=true`) and flags; byte 1 = split count and flags;
 //!   split bytes as above; the rest is what the bridge says on the session socket.
 //! * `roundtrip`: structured input for [`arbitrary::Unstructured`].
 
@@ -361,6 +361,48 @@ fn unquote(raw: &str) -> String {
 // reply / command: parse, re-encode, parse again
 // ---------------------------------------------------------------------------------------------
 
+/// The typed answer of a `NAMING REPLY` (as to `OPTIONS=true`): `OK` with a destination and
+/// options that are `Listed` exactly when the line has `OPTION:` pairs, each of them; any
+/// other result a refusal with that code.
+fn naming_answer(m: &NamingReply<'_>) {
+    let pairs: Vec<(&str, Option<&str>)> = m.leaseset_options().collect();
+    match m.answer() {
+        Ok(a) => {
+            assert!(m.result.is_ok(), "an answer from RESULT={}", m.result);
+            assert!(Destination::from_bytes(a.destination.as_bytes()).is_ok());
+            check_leaseset_options(&a.options);
+            match a.options.listed() {
+                None => assert!(pairs.is_empty(), "OPTION: pairs reported as NotAnswered"),
+                Some(listed) => {
+                    assert_eq!(
+                        listed.len(),
+                        pairs.len(),
+                        "listed options differ from the line's"
+                    );
+                    for ((k, v), (pk, pv)) in listed.iter().zip(&pairs) {
+                        assert_eq!((k.as_str(), v.as_str()), (*pk, pv.unwrap_or("")));
+                    }
+                }
+            }
+        }
+        Err(Error::Refused { result, .. }) => {
+            assert!(!m.result.is_ok(), "RESULT=OK refused");
+            assert_eq!(result, m.result, "the refusal changed the result code");
+        }
+        Err(_) => assert!(m.result.is_ok(), "a refused lookup failed otherwise"),
+    }
+}
+
+/// `Listed` is never empty (no options reads as `NotAnswered`), and `get` finds each key.
+fn check_leaseset_options(options: &sam_proto::reply::LeaseSetOptions) {
+    if let Some(listed) = options.listed() {
+        assert!(!listed.is_empty(), "Listed with no options");
+        for (k, _) in listed {
+            assert!(options.get(k).is_some(), "get() misses a listed key");
+        }
+    }
+}
+
 /// `Reply::parse` and `PeerLine::parse`; whatever parses is re-encoded (SAM 3.3 and 3.1) and
 /// must parse back to the same value. A plain-ASCII line that parses must also re-encode.
 pub fn reply(data: &[u8]) {
@@ -371,7 +413,10 @@ pub fn reply(data: &[u8]) {
         let direct = match &r {
             Reply::Hello(m) => HelloReply::parse(data).map(|d| d == *m),
             Reply::Dest(m) => DestReply::parse(data).map(|d| d == *m),
-            Reply::Naming(m) => NamingReply::parse(data).map(|d| d == *m),
+            Reply::Naming(m) => {
+                naming_answer(m);
+                NamingReply::parse(data).map(|d| d == *m)
+            }
             Reply::Session(m) => SessionStatus::parse(data).map(|d| d == *m),
             Reply::Stream(m) => StreamStatus::parse(data).map(|d| d == *m),
             Reply::DatagramReceived(m) => DatagramReceived::parse(data).map(|d| d == *m),
@@ -787,6 +832,12 @@ fn control_command(kind: u8) -> Option<ControlCommand<'static>> {
     let dest = Cow::Borrowed(ZZZ);
     Some(match kind {
         0 => ControlCommand::Lookup(NamingLookup::new("ME")),
+        9 => {
+            // NAMING LOOKUP ... OPTIONS=true: completes with a LookupAnswer.
+            let mut lookup = NamingLookup::new("ME");
+            lookup.options = Some(true);
+            ControlCommand::Lookup(lookup)
+        }
         1 => {
             let mut a = SessionAdd::new(SessionStyle::Stream, sid("sub-1"));
             a.from_port = Some(1000);
@@ -914,6 +965,10 @@ fn drain_events(c: &mut ControlSocket, st: &mut ControlStats) {
                 if let Ok(Completion::Lookup(d)) = &outcome {
                     assert!(Destination::from_bytes(d.as_bytes()).is_ok());
                 }
+                if let Ok(Completion::LookupAnswer(a)) = &outcome {
+                    assert!(Destination::from_bytes(a.destination.as_bytes()).is_ok());
+                    check_leaseset_options(&a.options);
+                }
             }
             ControlEvent::Datagram(d) => {
                 assert!(
@@ -970,7 +1025,7 @@ fn start_control(c: &mut ControlSocket, kind: u8, st: &mut ControlStats) {
     }
 }
 
-/// Byte 0: bits 0-1 version (3.0-3.3), bits 2-5 the command started first (0-8, else none),
+/// Byte 0: bits 0-1 version (3.0-3.3), bits 2-5 the command started first (0-9, else none),
 /// bit 6 start it again whenever the socket is idle, bit 7 end with `eof()`. Byte 1: bits 0-2
 /// number of split bytes, bit 3 drain events after every read, bit 4 take the bytes to write
 /// after every read. Then the split bytes, then the bridge's bytes.

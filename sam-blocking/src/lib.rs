@@ -28,6 +28,7 @@ pub use sam_proto::client::{
 };
 pub use sam_proto::datagram::{SendOptions, SourceCache};
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType, SourceHash};
+pub use sam_proto::reply::{LeaseSetOptions, LookupAnswer};
 pub use sam_proto::{ResultCode, Version};
 pub use service::Service;
 pub use session::{read_forwarded, Forward, Incoming, IncomingStreams, Session};

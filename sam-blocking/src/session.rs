@@ -9,6 +9,7 @@ use sam_proto::client::Target;
 use sam_proto::client::{random_seed, udp_bridge, ConnectOptions, SessionOptions};
 use sam_proto::exchange::Request;
 use sam_proto::keys::Destination;
+use sam_proto::reply::LookupAnswer;
 use sam_proto::session::{Call, Failure, SessionInfo, SessionSetup};
 
 use crate::control::Control;
@@ -120,6 +121,17 @@ impl Session {
     pub fn lookup(&self, name: &str) -> Result<Destination> {
         let found = self.control.run(SessionInfo::lookup(name))?;
         Ok(found.into_destination()?)
+    }
+
+    /// Resolves `name` asking for its lease set's options too (`NAMING LOOKUP ... OPTIONS=true`,
+    /// router API 0.9.66, proposal 167), on the session's control socket. The answer's
+    /// [`LeaseSetOptions`](crate::LeaseSetOptions) is `NotAnswered` when the bridge listed none
+    /// (i2pd 2.59 ignores `OPTIONS=true`; see its docs for why that is not "no options"). A
+    /// lease set the bridge could not find is [`Error::Refused`](crate::Error::Refused) with
+    /// `LEASESET_NOT_FOUND` (or the bridge's usual not-found code).
+    pub fn lookup_with_options(&self, name: &str) -> Result<LookupAnswer> {
+        let found = self.control.run(SessionInfo::lookup_with_options(name))?;
+        Ok(found.into_lookup_answer()?)
     }
 
     /// Adds a sub-session to a [`Style::Primary`](crate::Style::Primary) session; it shares the

@@ -68,6 +68,9 @@ pub enum ControlCommand<'a> {
 pub enum Completion {
     /// The destination a lookup found.
     Lookup(Destination),
+    /// What a lookup sent with `OPTIONS=true` found: the destination and the lease set's
+    /// options, when the bridge answered them.
+    LookupAnswer(crate::reply::LookupAnswer),
     /// `SESSION ADD` succeeded.
     Added,
     /// `SESSION REMOVE` succeeded.
@@ -113,6 +116,8 @@ pub enum ControlEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InFlight {
     Lookup,
+    /// A lookup with `OPTIONS=true`: its answer keeps the lease-set options.
+    LookupWithOptions,
     Add,
     Remove,
     Ping,
@@ -211,7 +216,12 @@ impl ControlSocket {
         let start = self.out.len();
         let (flight, immediate) = match &command {
             ControlCommand::Lookup(m) => (
-                m.encode(v, &mut self.out).map(|_| Some(InFlight::Lookup)),
+                m.encode(v, &mut self.out).map(|_| {
+                    Some(match m.options {
+                        Some(true) => InFlight::LookupWithOptions,
+                        _ => InFlight::Lookup,
+                    })
+                }),
                 None,
             ),
             ControlCommand::Add(m) => (
@@ -386,6 +396,11 @@ impl ControlSocket {
             (Some(InFlight::Lookup), l) if l.is("NAMING", Some("REPLY")) => {
                 Some(crate::exchange::naming_outcome(l).map(Completion::Lookup))
             }
+            (Some(InFlight::LookupWithOptions), l) if l.is("NAMING", Some("REPLY")) => Some(
+                crate::reply::NamingReply::from_line(l)
+                    .and_then(|r| r.answer())
+                    .map(Completion::LookupAnswer),
+            ),
             (Some(InFlight::Add), l) if l.is("SESSION", Some("STATUS")) => {
                 Some(crate::exchange::session_outcome(l).map(|_| Completion::Added))
             }

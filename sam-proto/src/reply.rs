@@ -2,6 +2,7 @@
 //! (bridge side: test servers and fuzzing).
 
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Error;
@@ -53,15 +54,110 @@ sam_message! {
     }
 }
 
+/// The prefix of a lease-set option's key in a `NAMING REPLY` (API 0.9.66, proposal 167).
+pub const LEASESET_OPTION_PREFIX: &str = "OPTION:";
+
 impl<'a> NamingReply<'a> {
     /// The leaseset options (`OPTION:key=value` pairs) in wire order.
     pub fn leaseset_options(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.extra.iter().filter_map(|kv| {
             kv.key
-                .strip_prefix("OPTION:")
+                .strip_prefix(LEASESET_OPTION_PREFIX)
                 .map(|k| (k, kv.value.as_deref()))
         })
     }
+
+    /// Appends the lease-set option `key=value` as `OPTION:key="value"` (bridge side: test
+    /// servers). The key and value are checked when the reply is encoded.
+    pub fn push_leaseset_option(&mut self, key: &str, value: &str) {
+        self.extra.push(KeyValue {
+            key: Cow::Owned(alloc::format!("{LEASESET_OPTION_PREFIX}{key}")),
+            value: Some(Cow::Owned(String::from(value))),
+        });
+    }
+
+    /// What a lookup sent with `OPTIONS=true` found: the destination and the lease set's
+    /// options ([`LookupAnswer`]); a `RESULT` other than `OK` is [`Error::Refused`] with the
+    /// bridge's code (`LEASESET_NOT_FOUND` is [`ResultCode::LeasesetNotFound`]).
+    pub fn answer(&self) -> Result<LookupAnswer, Error> {
+        if !self.result.is_ok() {
+            return Err(Error::Refused {
+                reply: "NAMING REPLY",
+                result: self.result.clone(),
+                message: self.message.as_deref().map(Into::into),
+            });
+        }
+        let value = self.value.as_ref().ok_or(Error::MissingKey {
+            line: "NAMING REPLY",
+            key: "VALUE",
+        })?;
+        let destination = Destination::from_base64(value)?;
+        // A bare `OPTION:key` (no bridge sends one: the spec drops keys with `=` and values
+        // with newlines, never the `=`) reads as an empty value rather than failing the lookup.
+        let listed: Vec<(String, String)> = self
+            .leaseset_options()
+            .map(|(k, v)| (String::from(k), String::from(v.unwrap_or(""))))
+            .collect();
+        let options = if listed.is_empty() {
+            LeaseSetOptions::NotAnswered
+        } else {
+            LeaseSetOptions::Listed(listed)
+        };
+        Ok(LookupAnswer {
+            destination,
+            options,
+        })
+    }
+}
+
+/// The lease-set options of a `NAMING LOOKUP ... OPTIONS=true` answer.
+///
+/// The rule: the options are known only when the bridge listed at least one `OPTION:` pair.
+/// A reply without any is [`LeaseSetOptions::NotAnswered`], never "no options", because SAM
+/// gives two meanings the same bytes: a bridge that ignores `OPTIONS=true` (i2pd up to 2.59
+/// at least, though it negotiates SAM 3.3; Java before API 0.9.66) answers exactly as one that
+/// honours it for a lease set without options (LS1, or an LS2 that has none). The SAM version
+/// cannot tell them apart either: the feature came with router API 0.9.66, not with a SAM
+/// version. `LEASESET_NOT_FOUND` (only a bridge that honours `OPTIONS=true` sends it) is an
+/// error with that result code, not an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseSetOptions {
+    /// The bridge listed these `key`/`value` pairs, in wire order (the `OPTION:` prefix
+    /// removed; values unquoted).
+    Listed(Vec<(String, String)>),
+    /// The bridge listed none: it may ignore `OPTIONS=true`, or the lease set may have none.
+    NotAnswered,
+}
+
+impl LeaseSetOptions {
+    /// The listed options, or `None` when the bridge did not answer them.
+    pub fn listed(&self) -> Option<&[(String, String)]> {
+        match self {
+            LeaseSetOptions::Listed(options) => Some(options),
+            LeaseSetOptions::NotAnswered => None,
+        }
+    }
+
+    /// The value of option `key` (the first one, when listed twice), or `None` when the bridge
+    /// did not list it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.listed()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a `NAMING LOOKUP ... OPTIONS=true` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LookupAnswer {
+    /// The destination the name resolves to.
+    pub destination: Destination,
+    /// The lease set's options, when the bridge answered them (see [`LeaseSetOptions`] for
+    /// the rule).
+    pub options: LeaseSetOptions,
 }
 
 sam_message! {

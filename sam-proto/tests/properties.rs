@@ -30,8 +30,8 @@ use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::line::Line;
 use sam_proto::message::{KeyValue, Message};
 use sam_proto::reply::{
-    DatagramReceived, DestReply, HelloReply, NamingReply, OtherStatus, PeerLine, RawReceived,
-    Reply, SessionStatus, StreamStatus,
+    DatagramReceived, DestReply, HelloReply, LeaseSetOptions, LookupAnswer, NamingReply,
+    OtherStatus, PeerLine, RawReceived, Reply, SessionStatus, StreamStatus,
 };
 use sam_proto::{Error, ResultCode, Secret, SessionId, SessionStyle, Version};
 
@@ -796,6 +796,44 @@ proptest! {
     fn round_trip_naming_reply(m in naming_reply()) { round_trip_both!(NamingReply, m); }
 
     #[test]
+    fn lease_set_options_round_trip_through_the_reply_line(
+        options in pvec((valid_key(), printable_text()), 0..4),
+        sizes in chunk_sizes(),
+    ) {
+        // Distinct keys: a line may not repeat one.
+        let mut seen = std::collections::HashSet::new();
+        let options: Vec<(String, String)> =
+            options.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
+        let mut reply = NamingReply {
+            result: ResultCode::Ok,
+            name: Some(Cow::Borrowed("mail.i2p")),
+            value: Some(Cow::Borrowed(ZZZ)),
+            message: None,
+            extra: vec![],
+        };
+        for (k, v) in &options {
+            reply.push_leaseset_option(k, v);
+        }
+        let Ok(line) = reply.to_bytes(Version::V3_3) else {
+            // Refused before anything is written (a key the writer does not take).
+            return Ok(());
+        };
+        prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        let answer = NamingReply::parse(&line).unwrap().answer().unwrap();
+        prop_assert_eq!(&answer.destination, &zzz_dest());
+        if options.is_empty() {
+            prop_assert_eq!(&answer.options, &LeaseSetOptions::NotAnswered);
+        } else {
+            prop_assert_eq!(&answer.options, &LeaseSetOptions::Listed(options.clone()));
+        }
+        // The same line on a session's control socket, in any split.
+        let run = drive_control(Some(lookup_with_options("mail.i2p")), &line, &sizes, false);
+        prop_assert!(run.error.is_none());
+        prop_assert_eq!(&run.sent, &b"NAMING LOOKUP NAME=mail.i2p OPTIONS=true\n".to_vec());
+        prop_assert_eq!(run.events, vec![ControlEvent::Completed(Ok(Completion::LookupAnswer(answer)))]);
+    }
+
+    #[test]
     fn round_trip_session_status(m in session_status()) { round_trip_both!(SessionStatus, m); }
 
     #[test]
@@ -1378,7 +1416,7 @@ proptest! {
     }
 
     #[test]
-    fn split_session_create(which in 0..4usize, ping in keepalive(), app in app_data(), sizes in chunk_sizes()) {
+    fn split_session_create(which in 0..5usize, ping in keepalive(), app in app_data(), sizes in chunk_sizes()) {
         let make = || {
             let mut c = SessionCreate::new(SessionStyle::Stream, sid("s1"), Secret::new("TRANSIENT"));
             c.signature_type = Some(SigType::Ed25519);
@@ -1389,6 +1427,7 @@ proptest! {
             0 => (ok.as_bytes(), Ok(priv_keys()), &app),
             1 => (b"SESSION STATUS RESULT=DUPLICATED_ID\n", Err(refused("SESSION STATUS", ResultCode::DuplicatedId, None)), &app),
             2 => (b"SESSION STATUS RESULT=DUPLICATE_ID", Err(refused("SESSION STATUS", ResultCode::DuplicateId, None)), b""),
+            3 => (b"SESSION STATUS RESULT=DUPLICATED_DEST\n", Err(refused("SESSION STATUS", ResultCode::DuplicatedDest, None)), &app),
             _ => (b"SESSION STATUS RESULT=I2P_ERROR MESSAGE=\"Unknown STYLE\"\n",
                   Err(refused("SESSION STATUS", ResultCode::I2pError, Some("Unknown STYLE"))), &app),
         };
@@ -1522,6 +1561,9 @@ enum Cmd {
     Nothing,
     LookupOk,
     LookupNotFound,
+    LookupOptionsListed,
+    LookupOptionsNone,
+    LookupLeasesetNotFound,
     AddOk,
     AddOkJava,
     AddDuplicate,
@@ -1537,6 +1579,9 @@ const CMDS: &[Cmd] = &[
     Cmd::Nothing,
     Cmd::LookupOk,
     Cmd::LookupNotFound,
+    Cmd::LookupOptionsListed,
+    Cmd::LookupOptionsNone,
+    Cmd::LookupLeasesetNotFound,
     Cmd::AddOk,
     Cmd::AddOkJava,
     Cmd::AddDuplicate,
@@ -1554,6 +1599,29 @@ type Script = (
     Vec<u8>,
     Option<Result<Completion, Error>>,
 );
+
+fn lookup_with_options(name: &'static str) -> ControlCommand<'static> {
+    let mut lookup = NamingLookup::new(name);
+    lookup.options = Some(true);
+    ControlCommand::Lookup(lookup)
+}
+
+/// A [`LookupAnswer`] (non-exhaustive outside sam-proto: built by parsing a reply).
+fn lookup_answer(destination: Destination, options: LeaseSetOptions) -> LookupAnswer {
+    let mut reply = NamingReply {
+        result: ResultCode::Ok,
+        name: None,
+        value: Some(Cow::Owned(destination.to_base64())),
+        message: None,
+        extra: vec![],
+    };
+    for (k, v) in options.listed().unwrap_or_default() {
+        reply.push_leaseset_option(k, v);
+    }
+    let answer = reply.answer().unwrap();
+    assert_eq!(answer.options, options);
+    answer
+}
 
 fn command_script(cmd: Cmd) -> Script {
     let add = || SessionAdd {
@@ -1575,6 +1643,32 @@ fn command_script(cmd: Cmd) -> Script {
             Some(ControlCommand::Lookup(NamingLookup::new("nosuch.i2p"))),
             b"NAMING REPLY RESULT=KEY_NOT_FOUND NAME=nosuch.i2p\n".to_vec(),
             Some(Err(refused("NAMING REPLY", ResultCode::KeyNotFound, None))),
+        ),
+        // NAMING LOOKUP ... OPTIONS=true: the spec's reply shape (quoted values with spaces),
+        // i2pd 2.59's (no OPTION: pairs) and the spec's LEASESET_NOT_FOUND.
+        Cmd::LookupOptionsListed => (
+            Some(lookup_with_options("mail.i2p")),
+            format!("NAMING REPLY RESULT=OK NAME=mail.i2p VALUE={ZZZ} OPTION:_smtp._tcp=\"1 86400 0 0 25 x.b32.i2p\" OPTION:v=1\n").into_bytes(),
+            Some(Ok(Completion::LookupAnswer(lookup_answer(
+                zzz_dest(),
+                LeaseSetOptions::Listed(vec![
+                    ("_smtp._tcp".into(), "1 86400 0 0 25 x.b32.i2p".into()),
+                    ("v".into(), "1".into()),
+                ]),
+            )))),
+        ),
+        Cmd::LookupOptionsNone => (
+            Some(lookup_with_options("ME")),
+            format!("NAMING REPLY RESULT=OK NAME=ME VALUE={PUB}\n").into_bytes(),
+            Some(Ok(Completion::LookupAnswer(lookup_answer(
+                pub_dest(),
+                LeaseSetOptions::NotAnswered,
+            )))),
+        ),
+        Cmd::LookupLeasesetNotFound => (
+            Some(lookup_with_options("gone.i2p")),
+            b"NAMING REPLY RESULT=LEASESET_NOT_FOUND NAME=gone.i2p\n".to_vec(),
+            Some(Err(refused("NAMING REPLY", ResultCode::LeasesetNotFound, None))),
         ),
         Cmd::AddOk => (
             Some(ControlCommand::Add(add())),

@@ -18,8 +18,8 @@ use sam_proto::exchange::{Accepted, Exchange, Request, Step};
 use sam_proto::keys::{Destination, PrivateKeys, SigType};
 use sam_proto::message::{KeyValue, Message};
 use sam_proto::reply::{
-    DatagramReceived, DestReply, HelloReply, NamingReply, OtherStatus, PeerLine, RawReceived,
-    Reply, SessionStatus, StreamStatus,
+    DatagramReceived, DestReply, HelloReply, LeaseSetOptions, NamingReply, OtherStatus, PeerLine,
+    RawReceived, Reply, SessionStatus, StreamStatus,
 };
 use sam_proto::{Error, ResultCode, Secret, SessionId, SessionStyle, Version};
 
@@ -746,6 +746,79 @@ fn reference_11_4_dest_naming_datagram_and_misc_replies() {
         r.leaseset_options().collect::<Vec<_>>(),
         vec![("_smtp._tcp", Some(smtp.as_str()))]
     );
+}
+
+/// `NAMING LOOKUP ... OPTIONS=true` (API 0.9.66, proposal 167): the request, and the typed
+/// answer of the spec's reply, of i2pd 2.59's (captured on the testbed: it ignores OPTIONS) and
+/// of the not-found results.
+#[test]
+fn naming_lookup_with_options_and_its_typed_answers() {
+    let mut lookup = NamingLookup::new("mail.i2p");
+    lookup.options = Some(true);
+    assert_eq!(
+        lookup.to_bytes(Version::V3_3).unwrap(),
+        b"NAMING LOOKUP NAME=mail.i2p OPTIONS=true\n"
+    );
+    // A name that would smuggle a second command is refused before anything is written.
+    let mut evil = NamingLookup::new("x.i2p\nSESSION CREATE");
+    evil.options = Some(true);
+    assert!(evil.to_bytes(Version::V3_3).is_err());
+
+    // The spec's shape: quoted values keep their spaces; the prefix is removed.
+    let smtp = "1 86400 0 0 25 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.b32.i2p";
+    let line = format!(
+        "NAMING REPLY RESULT=OK NAME=example.i2p VALUE={ZZZ} OPTION:_smtp._tcp=\"{smtp}\" OPTION:x=1\n"
+    );
+    let answer = NamingReply::parse(line.as_bytes())
+        .unwrap()
+        .answer()
+        .unwrap();
+    assert_eq!(answer.destination, zzz_dest());
+    assert_eq!(
+        answer.options,
+        LeaseSetOptions::Listed(vec![
+            ("_smtp._tcp".to_owned(), smtp.to_owned()),
+            ("x".to_owned(), "1".to_owned())
+        ])
+    );
+    assert_eq!(answer.options.get("_smtp._tcp"), Some(smtp));
+    assert_eq!(answer.options.get("y"), None);
+
+    // i2pd 2.59 to `NAMING LOOKUP NAME=ME OPTIONS=true` on a session's socket: no OPTION: pairs,
+    // which is "not answered", never "no options".
+    let i2pd = include_str!("data/i2pd259-naming-reply-options.txt");
+    let answer = NamingReply::parse(i2pd.as_bytes())
+        .unwrap()
+        .answer()
+        .unwrap();
+    assert_eq!(answer.options, LeaseSetOptions::NotAnswered);
+    assert_eq!(answer.options.listed(), None);
+    assert_eq!(answer.options.get("_smtp._tcp"), None);
+
+    // Not found: the spec's LEASESET_NOT_FOUND and i2pd 2.59's INVALID_KEY, typed alike.
+    for (line, code) in [
+        (
+            "NAMING REPLY RESULT=LEASESET_NOT_FOUND NAME=mail.i2p\n",
+            ResultCode::LeasesetNotFound,
+        ),
+        (
+            "NAMING REPLY RESULT=INVALID_KEY NAME=nonexistent.i2p\n",
+            ResultCode::InvalidKey,
+        ),
+    ] {
+        match NamingReply::parse(line.as_bytes()).unwrap().answer() {
+            Err(Error::Refused { result, .. }) => {
+                assert!(result.is_not_found());
+                assert_eq!(result, code);
+            }
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    // OK without VALUE is malformed, not an answer.
+    assert!(NamingReply::parse(b"NAMING REPLY RESULT=OK NAME=x\n")
+        .unwrap()
+        .answer()
+        .is_err());
 }
 
 #[test]

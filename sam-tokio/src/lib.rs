@@ -41,4 +41,5 @@ pub use stream::{Stream, StreamReadHalf};
 pub use sam_proto;
 pub use sam_proto::datagram::{SendOptions, SourceCache};
 pub use sam_proto::keys::{B32Address, Destination, KeyError, PrivateKeys, SigType, SourceHash};
+pub use sam_proto::reply::{LeaseSetOptions, LookupAnswer};
 pub use sam_proto::{ResultCode, Version};

@@ -30,7 +30,10 @@ pub enum ClientError {
     Io(io::Error),
     /// The bridge sent something that is not valid SAM (or closed the socket mid-answer).
     Protocol(crate::Error),
-    /// The bridge answered with a `RESULT` other than `OK`.
+    /// The bridge answered with a `RESULT` other than `OK`. Match on the code with
+    /// [`ClientError::result_code`], [`ClientError::is_duplicate_dest`] (a `SESSION CREATE`
+    /// from keys another session still holds: wait for it to end, then retry) and
+    /// [`ClientError::is_duplicate_id`].
     Refused {
         /// What was asked: the command, e.g. `SESSION CREATE`.
         operation: &'static str,
@@ -72,6 +75,25 @@ impl ClientError {
             ClientError::Refused { result, .. } => Some(result),
             _ => None,
         }
+    }
+
+    /// `true` when the bridge refused because the destination is already in use
+    /// (`DUPLICATED_DEST`, or emissary's `DUPLICATE_DEST`): a `SESSION CREATE` from keys that
+    /// another session on this bridge still holds (Java; i2pd shares the destination instead).
+    ///
+    /// What to do: end the other session (or, after your own `close()`, give the bridge a
+    /// moment to tear the destination down), then create again; the refusal changes nothing
+    /// on the bridge. A `Service` does this by itself, waiting at least
+    /// [`RecoveryPolicy::duplicate_wait`](super::RecoveryPolicy::duplicate_wait) between tries.
+    pub fn is_duplicate_dest(&self) -> bool {
+        self.result_code()
+            .is_some_and(ResultCode::is_duplicate_dest)
+    }
+
+    /// `true` when the bridge refused because the session ID is taken (`DUPLICATED_ID`, or
+    /// emissary's `DUPLICATE_ID`): pick another ID, or wait for the old session to end.
+    pub fn is_duplicate_id(&self) -> bool {
+        self.result_code().is_some_and(ResultCode::is_duplicate_id)
     }
 
     /// Converts a protocol-layer error that happened during `operation` (for the adapters).
@@ -230,6 +252,33 @@ mod tests {
     use std::string::ToString;
 
     use super::ClientError;
+    use crate::result::ResultCode;
+
+    #[test]
+    fn duplicated_dest_is_a_refusal_users_can_match() {
+        for (code, dest, id) in [
+            (ResultCode::DuplicatedDest, true, false),
+            (ResultCode::DuplicateDest, true, false),
+            (ResultCode::DuplicatedId, false, true),
+            (ResultCode::I2pError, false, false),
+        ] {
+            let e = ClientError::proto(
+                "SESSION CREATE",
+                crate::Error::Refused {
+                    reply: "SESSION STATUS",
+                    result: code.clone(),
+                    message: None,
+                },
+            );
+            assert!(matches!(&e, ClientError::Refused { result, .. } if *result == code));
+            assert_eq!(
+                (e.is_duplicate_dest(), e.is_duplicate_id()),
+                (dest, id),
+                "{code}"
+            );
+        }
+        assert!(!ClientError::SessionClosed.is_duplicate_dest());
+    }
 
     #[test]
     fn source_chains_reach_the_io_error_and_the_protocol_error() {

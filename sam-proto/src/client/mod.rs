@@ -37,7 +37,8 @@
 //!   at once. `incoming()`: one accept after another. `forward(addr)`: the bridge connects
 //!   to `addr` for every incoming stream while the `Forward` lives (`read_forwarded` reads
 //!   the peer line first). `lookup(name)`: `NAMING LOOKUP` on the control socket (also
-//!   `ME`). `add(SubsessionOptions)` / `remove(id)`: sub-sessions of a
+//!   `ME`); `lookup_with_options(name)`: the same with `OPTIONS=true`, giving the lease set's
+//!   options when the bridge answers them ([`LeaseSetOptions`](crate::reply::LeaseSetOptions)). `add(SubsessionOptions)` / `remove(id)`: sub-sessions of a
 //!   [`Style::Primary`] session, sharing its control socket. `datagram_socket()`: send and
 //!   receive a DATAGRAM or RAW session's datagrams ([`DatagramInbox`]). `close()`: `QUIT` on a
 //!   3.2+ bridge, then the control socket closes, and with it every sub-session and stream.
@@ -132,7 +133,10 @@ pub const TRANSIENT: &str = "TRANSIENT";
 
 /// Options every new session gets unless the caller sets them: modern lease set encryption
 /// (ECIES-X25519 with ElGamal fallback), which routers do not default to.
-pub const DEFAULT_OPTIONS: &[(&str, &str)] = &[("i2cp.leaseSetEncType", "4,0")];
+pub const DEFAULT_OPTIONS: &[(&str, &str)] = &[(LEASE_SET_ENC_TYPE, "4,0")];
+
+/// The I2CP option naming the lease set's encryption types.
+const LEASE_SET_ENC_TYPE: &str = "i2cp.leaseSetEncType";
 
 /// The kind of session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -361,6 +365,63 @@ impl SessionOptions {
             }
         }
         Ok(self)
+    }
+
+    /// Sets the lease set's encryption types, in order of preference
+    /// (`i2cp.leaseSetEncType=6,4` for `&[6, 4]`), replacing the default `4,0` or an earlier
+    /// value, so that exactly one `i2cp.leaseSetEncType` is sent. An empty list removes the
+    /// option: the router's own default applies.
+    ///
+    /// The types: 0 ElGamal, 4 ECIES-X25519, 5 / 6 / 7 ML-KEM-512 / 768 / 1024 hybrid with
+    /// X25519 (post-quantum, router API 0.9.67+). Another number, or one listed twice, is
+    /// refused before anything is sent. A router that does not know a type may refuse the
+    /// session (or ignore the type): ask for a fallback such as 4 after the hybrid one. Beware
+    /// of old i2pd: 2.45.1 closes the socket on type 6 and then its router process dies
+    /// ("Unknown crypto key type 6"); i2pd 2.59 accepts `6,4`. A destination offering only
+    /// ECIES types (4-7) cannot talk with an ElGamal-only one (type 0).
+    ///
+    /// ```
+    /// use sam_proto::client::{SessionOptions, Style};
+    ///
+    /// let options = SessionOptions::new(Style::Stream).lease_set_enc_types(&[6, 4]).unwrap();
+    /// assert_eq!(options.options, [("i2cp.leaseSetEncType".into(), "6,4".into())]);
+    /// assert!(SessionOptions::new(Style::Stream).lease_set_enc_types(&[3]).is_err());
+    /// ```
+    pub fn lease_set_enc_types(mut self, types: &[u16]) -> Result<SessionOptions, Error> {
+        const KNOWN: [u16; 5] = [0, 4, 5, 6, 7];
+        for (i, t) in types.iter().enumerate() {
+            if !KNOWN.contains(t) {
+                return Err(Error::BadValue {
+                    key: LEASE_SET_ENC_TYPE,
+                    reason: "not a lease set encryption type (0, 4, 5, 6 or 7)",
+                });
+            }
+            if types[..i].contains(t) {
+                return Err(Error::BadValue {
+                    key: LEASE_SET_ENC_TYPE,
+                    reason: "an encryption type is listed twice",
+                });
+            }
+        }
+        self.options.retain(|(k, _)| k != LEASE_SET_ENC_TYPE);
+        if !types.is_empty() {
+            let list: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            self.options
+                .push((String::from(LEASE_SET_ENC_TYPE), list.join(",")));
+        }
+        Ok(self)
+    }
+
+    /// Post-quantum lease set encryption: ML-KEM-768 hybrid with X25519, falling back to
+    /// X25519 alone for peers without it (`i2cp.leaseSetEncType=6,4`; see
+    /// [`lease_set_enc_types`](Self::lease_set_enc_types)).
+    #[must_use]
+    pub fn post_quantum(mut self) -> SessionOptions {
+        // Known types, so the checks of `lease_set_enc_types` have nothing to refuse.
+        self.options.retain(|(k, _)| k != LEASE_SET_ENC_TYPE);
+        self.options
+            .push((String::from(LEASE_SET_ENC_TYPE), String::from("6,4")));
+        self
     }
 
     /// Uses saved keys instead of a new destination.
@@ -743,6 +804,69 @@ fn splitmix64(state: &mut u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lease_set_enc_types_replace_the_default_and_any_earlier_value_once() {
+        let key = "i2cp.leaseSetEncType";
+        let count = |o: &SessionOptions| o.options.iter().filter(|(k, _)| k == key).count();
+        // The testbed's SAM_SESSION_OPTIONS carry `=0`; the later setting wins, once.
+        let o = SessionOptions::new(Style::Stream)
+            .option_words("inbound.length=0 i2cp.leaseSetEncType=0")
+            .unwrap()
+            .lease_set_enc_types(&[6, 4])
+            .unwrap();
+        assert_eq!(count(&o), 1);
+        let id = SessionId::new("pq").unwrap();
+        let line = crate::Message::to_bytes(
+            &o.create_command(id, Version::V3_3, true, None),
+            Version::V3_3,
+        )
+        .unwrap();
+        let line = String::from_utf8(line).unwrap();
+        assert_eq!(line.matches("i2cp.leaseSetEncType=").count(), 1, "{line}");
+        assert!(
+            line.ends_with("inbound.length=0 i2cp.leaseSetEncType=6,4\n"),
+            "{line}"
+        );
+        assert_eq!(
+            SessionOptions::new(Style::Stream).post_quantum().options,
+            o.options[1..]
+        );
+        // Empty: the router decides.
+        let o = SessionOptions::new(Style::Stream)
+            .lease_set_enc_types(&[])
+            .unwrap();
+        assert_eq!(count(&o), 0);
+        // Unknown or repeated types are refused.
+        for bad in [&[3][..], &[6, 6], &[8], &[65535, 4]] {
+            assert!(
+                SessionOptions::new(Style::Stream)
+                    .lease_set_enc_types(bad)
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
+        for good in [&[0][..], &[4, 0], &[5, 4], &[7, 6, 5, 4, 0]] {
+            assert!(
+                SessionOptions::new(Style::Stream)
+                    .lease_set_enc_types(good)
+                    .is_ok(),
+                "{good:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hello_is_min_3_1_max_3_3_unless_narrowed() {
+        let hello =
+            |config: &SamConfig| crate::Message::to_bytes(&config.hello(), Version::V3_1).unwrap();
+        let mut config = SamConfig::default();
+        assert_eq!(hello(&config), b"HELLO VERSION MIN=3.1 MAX=3.3\n");
+        config.max_version = Version::V3_2;
+        assert_eq!(hello(&config), b"HELLO VERSION MIN=3.1 MAX=3.2\n");
+        config.min_version = Version::V3_2;
+        assert_eq!(hello(&config), b"HELLO VERSION MIN=3.2 MAX=3.2\n");
+    }
     use crate::message::Message;
 
     #[test]

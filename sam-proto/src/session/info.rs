@@ -137,6 +137,15 @@ impl SessionInfo {
         ControlCommand::Lookup(NamingLookup::new(name.to_owned()))
     }
 
+    /// `NAMING LOOKUP ... OPTIONS=true` on the control socket (API 0.9.66): its completion is
+    /// a [`LookupAnswer`](crate::reply::LookupAnswer) with the lease set's options, when the
+    /// bridge answers them.
+    pub fn lookup_with_options(name: &str) -> ControlCommand<'static> {
+        let mut lookup = NamingLookup::new(name.to_owned());
+        lookup.options = Some(true);
+        ControlCommand::Lookup(lookup)
+    }
+
     /// `SESSION ADD` of a sub-session to this PRIMARY session, forwarding datagrams to
     /// `udp_forward`; returns the command and the sub-session. Refused before anything is
     /// sent when this session is not PRIMARY (bridges answer that with an error that also

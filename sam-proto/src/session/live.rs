@@ -507,6 +507,17 @@ impl Completion {
     pub fn into_destination(self) -> Result<Destination, Failure> {
         match self {
             Completion::Lookup(destination) => Ok(destination),
+            Completion::LookupAnswer(answer) => Ok(answer.destination),
+            _ => Err(Failure::InvalidInput(
+                "the control socket finished another command".to_owned(),
+            )),
+        }
+    }
+
+    /// The answer of a finished `NAMING LOOKUP ... OPTIONS=true`.
+    pub fn into_lookup_answer(self) -> Result<crate::reply::LookupAnswer, Failure> {
+        match self {
+            Completion::LookupAnswer(answer) => Ok(answer),
             _ => Err(Failure::InvalidInput(
                 "the control socket finished another command".to_owned(),
             )),

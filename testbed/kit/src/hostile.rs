@@ -2201,6 +2201,7 @@ macro_rules! hostile_suite {
                         let err = fails(aw!(sam_for(&bridge).session(options)), "DUPLICATED_DEST");
                         assert_refused(&err, SESSION_CREATE, &ResultCode::DuplicatedDest, None);
                         assert!(err.result_code().is_some_and(|r| r.is_duplicate_dest()));
+                        assert!(err.is_duplicate_dest() && !err.is_duplicate_id());
                     }))
                 });
             }
@@ -2306,6 +2307,55 @@ macro_rules! hostile_suite {
                             bridge.wait_line(0, "PONG 1700000000000", Duration::from_secs(2)),
                             "{bridge:?}"
                         );
+                        assert!(!session.is_closed());
+                    }))
+                });
+            }
+
+            /// `NAMING LOOKUP ... OPTIONS=true` as the spec answers it (no bridge here does):
+            /// quoted `OPTION:` values come back typed and unquoted; a reply without them is
+            /// "not answered"; `LEASESET_NOT_FOUND` is a typed refusal that leaves the session
+            /// working.
+            #[test]
+            fn lookup_with_options_lists_the_option_pairs_or_says_not_answered() {
+                guard(|| {
+                    run(task!({
+                        let dest = peer(18);
+                        let smtp = "1 86400 0 0 25 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.b32.i2p";
+                        let mut listed = naming_ok_reply("mail.i2p", &dest);
+                        listed.push_leaseset_option("_smtp._tcp", smtp);
+                        listed.push_leaseset_option("v", "1");
+                        let bridge = HostileBridge::start(vec![Script::new()
+                            .session("3.3", &ed25519_keys(19))
+                            .expect(Kind::NamingLookup)
+                            .send(reply(&listed))
+                            .expect(Kind::NamingLookup)
+                            .send(naming_ok("ME", &dest))
+                            .expect(Kind::NamingLookup)
+                            .send(naming_refused(ResultCode::LeasesetNotFound, "gone.i2p", None))
+                            .expect(Kind::NamingLookup)
+                            .send(naming_ok("mail.i2p", &dest))]);
+                        let session = works(
+                            aw!(sam_for(&bridge).session(sam::SessionOptions::default())),
+                            "session",
+                        );
+                        let answer = works(aw!(session.lookup_with_options("mail.i2p")), "listed");
+                        assert_eq!(answer.destination, dest);
+                        assert_eq!(
+                            answer.options.listed(),
+                            Some(&[("_smtp._tcp".to_owned(), smtp.to_owned()), ("v".to_owned(), "1".to_owned())][..])
+                        );
+                        assert_eq!(answer.options.get("_smtp._tcp"), Some(smtp));
+                        assert!(
+                            bridge.wait_line(0, "NAMING LOOKUP NAME=mail.i2p OPTIONS=true", Duration::from_secs(2)),
+                            "{bridge:?}"
+                        );
+                        let answer = works(aw!(session.lookup_with_options("ME")), "none listed");
+                        assert_eq!(answer.options, sam::LeaseSetOptions::NotAnswered);
+                        let err = fails(aw!(session.lookup_with_options("gone.i2p")), "LEASESET_NOT_FOUND");
+                        assert_eq!(err.result_code(), Some(&ResultCode::LeasesetNotFound));
+                        // The plain lookup still gives the destination alone, on the same socket.
+                        assert_eq!(works(aw!(session.lookup("mail.i2p")), "plain lookup"), dest);
                         assert!(!session.is_closed());
                     }))
                 });
