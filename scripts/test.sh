@@ -230,6 +230,36 @@ record_bridge_run() { # BRIDGE LOG TESTBED_DIR
     echo "$1: $(tr '\n' ' ' < "$out")"
 }
 
+# The scenarios a bridge may die on (i2pd 2.45.1 on an ML-KEM lease set, emissary 0.4 on a
+# DATAGRAM2 datagram; testbed/bridge-notes.md): skipped in the suite runs, then run last, each
+# adapter's and each scenario on its own, on a bridge started afresh if the one before killed
+# it. So each records its own outcome (a bridge fault with the evidence, where it is one) and
+# the rest of the suite is not taken down.
+RISKY_SCENARIOS=(ml_kem_ datagram2_)
+SKIP_RISKY=(--skip ml_kem_ --skip datagram2_)
+bridge_answers() { # PORT
+    local reply
+    reply=$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'HELLO VERSION MIN=3.0 MAX=3.3\n' >&3 && timeout 5 head -n1 <&3" 2>/dev/null) || return 1
+    [[ $reply == "HELLO REPLY RESULT=OK"* ]]
+}
+risky_scenarios() { # TESTBED_DIR BRIDGE E2E_TEST...
+    local dir=$1 bridge=$2 port test prefix rc=0
+    shift 2
+    port=$(sed -n 's/^SAM_TCP_PORT=//p' "$dir/env" | tail -1)
+    for test in "$@"; do
+        for prefix in "${RISKY_SCENARIOS[@]}"; do
+            if ! bridge_answers "$port"; then
+                echo "risky scenarios: the bridge on $port does not answer HELLO (killed by the scenario before?): starting it afresh for $test $prefix"
+                "$TESTBED" stop "$dir" 9>&- || true
+                "$TESTBED" start "$dir" "$port" --bridge "$bridge" 9>&- >/dev/null || return 1
+                export_bridge_env "$dir" >/dev/null
+            fi
+            cargo test -p sam-testkit --test "$test" -- "$prefix" 2>&1 || rc=$?
+        done
+    done
+    return $rc
+}
+
 # The main cargo test, with the e2e and i2plib tests recording the i2pd-2.45 column.
 cargo_test_workspace() {
     local log=$ROOT/target/cargo-test.log rc=0
@@ -238,7 +268,11 @@ cargo_test_workspace() {
         rm -rf "$INTEROP/i2pd-2.45"
         export SAM_MATRIX_DIR=$INTEROP/i2pd-2.45
     fi
-    cargo test --workspace 2>&1 | tee "$log" || rc=$?
+    cargo test --workspace -- "${SKIP_RISKY[@]}" 2>&1 | tee "$log" || rc=$?
+    if [ -n "${SAM_ADDR:-}" ]; then
+        risky_scenarios "$TESTBED_DIR" i2pd-2.45 e2e_tokio e2e_async_std e2e_blocking 2>&1 \
+            | tee -a "$log" || rc=$?
+    fi
     unset SAM_MATRIX_DIR
     if in_matrix i2pd-2.45; then record_bridge_run i2pd-2.45 "$log" "$TESTBED_DIR"; fi
     return $rc
@@ -269,11 +303,8 @@ matrix_bridge() { # BRIDGE
                 (
                     export_bridge_env "$dir"
                     export SAM_MATRIX_DIR=$INTEROP/$bridge
-                    # The DATAGRAM2 scenarios last, on their own: emissary 0.4's SAM server dies
-                    # on a DATAGRAM2 datagram, which the scenario records as a bridge fault; the
-                    # rest of the suite must not be taken down with it.
-                    cargo test -p sam-testkit "${tests[@]}" -- --skip datagram2_ 2>&1 &&
-                        cargo test -p sam-testkit "${tests[0]}" "${tests[1]}" -- datagram2_ 2>&1
+                    cargo test -p sam-testkit "${tests[@]}" -- "${SKIP_RISKY[@]}" 2>&1 &&
+                        risky_scenarios "$dir" "$bridge" "${tests[1]}"
                 ) | tee -a "$log" || one=$?
                 "$TESTBED" stop "$dir" 9>&- || echo "warning: stopping $dir failed" >&2
             fi

@@ -1049,6 +1049,17 @@ macro_rules! sam_e2e_suite {
                             );
                             return;
                         }
+                        // A bridge below SAM 3.3 that takes the style but delivers nothing
+                        // (emissary 0.4 at 3.2): its fault, not a failure of ours; at 3.3 the
+                        // style is the bridge's to deliver, so the test fails.
+                        Ok(()) if fx.a.version() < Version::V3_3 => {
+                            $crate::matrix::bridge_fault(
+                                ADAPTER,
+                                feature,
+                                format!("SAM {}: SESSION CREATE STYLE=DATAGRAM2 answered OK, then {why}; the bridge still answers HELLO", fx.a.version()),
+                            );
+                            return;
+                        }
                         Ok(()) => panic!("DATAGRAM2 exchange failed ({why}) while the bridge still answers HELLO"),
                     },
                 };
