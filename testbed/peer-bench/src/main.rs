@@ -172,6 +172,8 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     eprintln!("peer-bench[{name}]: sessions ready in {:.1} s", secs(t0));
     warm_up(&connect).await?;
     eprintln!("peer-bench[{name}]: warm-up done after {:.1} s", secs(t0));
+    // The warm-up's stream may still be closing: its descriptors settle first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let fds_before = open_fds();
     let mut report = measure(&connect, args.cycles, args.connectors).await;
     report.fds = fds_before.zip(settled_fds(fds_before).await);
