@@ -232,8 +232,7 @@ record_bridge_run() { # BRIDGE LOG TESTBED_DIR
 
 # The scenarios a bridge may die on (i2pd 2.45.1 on an ML-KEM lease set, emissary 0.4 on a
 # DATAGRAM2 datagram; testbed/bridge-notes.md): skipped in the suite runs, then run last, each
-# adapter's and each scenario on its own, on a bridge started afresh if the one before killed
-# it. So each records its own outcome (a bridge fault with the evidence, where it is one) and
+# adapter's and each scenario on its own, on a freshly started bridge. So each records its own outcome (a bridge fault with the evidence, where it is one) and
 # the rest of the suite is not taken down.
 RISKY_SCENARIOS=(ml_kem_ datagram2_)
 SKIP_RISKY=(--skip ml_kem_ --skip datagram2_)
@@ -248,12 +247,14 @@ risky_scenarios() { # TESTBED_DIR BRIDGE E2E_TEST...
     port=$(sed -n 's/^SAM_TCP_PORT=//p' "$dir/env" | tail -1)
     for test in "$@"; do
         for prefix in "${RISKY_SCENARIOS[@]}"; do
-            if ! bridge_answers "$port"; then
-                echo "risky scenarios: the bridge on $port does not answer HELLO (killed by the scenario before?): starting it afresh for $test $prefix"
-                "$TESTBED" stop "$dir" 9>&- || true
-                "$TESTBED" start "$dir" "$port" --bridge "$bridge" 9>&- >/dev/null || return 1
-                export_bridge_env "$dir" >/dev/null
-            fi
+            # Always a freshly started bridge: i2pd 2.59 also corrupts its heap when sessions
+            # that carried streams close, and then fails the next SESSION CREATE.
+            bridge_answers "$port" ||
+                echo "risky scenarios: the bridge on $port does not answer HELLO (killed by the scenario before?)"
+            echo "risky scenarios: starting the bridge afresh for $test $prefix"
+            "$TESTBED" stop "$dir" 9>&- || true
+            "$TESTBED" start "$dir" "$port" --bridge "$bridge" 9>&- >/dev/null || return 1
+            export_bridge_env "$dir" >/dev/null
             cargo test -p sam-testkit --test "$test" -- "$prefix" 2>&1 || rc=$?
         done
     done
