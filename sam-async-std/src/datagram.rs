@@ -53,10 +53,7 @@ impl DatagramSocket {
         payload: &[u8],
         ports: Option<(u16, u16)>,
     ) -> Result<()> {
-        let options = match ports {
-            Some((from, to)) => SendOptions::new().ports(from, to),
-            None => SendOptions::new(),
-        };
+        let options = SendOptions::from_ports(ports);
         self.send_with(dest, payload, &options).await
     }
 

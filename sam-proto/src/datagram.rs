@@ -107,6 +107,14 @@ impl SendOptions {
         SendOptions::default()
     }
 
+    /// The options of the adapters' `send_to`: `(from_port, to_port)` if given, nothing else.
+    pub fn from_ports(ports: Option<(u16, u16)>) -> SendOptions {
+        match ports {
+            Some((from, to)) => SendOptions::new().ports(from, to),
+            None => SendOptions::new(),
+        }
+    }
+
     /// `FROM_PORT` and `TO_PORT`.
     #[must_use]
     pub fn ports(mut self, from_port: u16, to_port: u16) -> SendOptions {

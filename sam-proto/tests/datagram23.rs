@@ -427,3 +427,13 @@ fn received_on_i2pd_2_59_as_measured() {
                 .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
     );
 }
+
+#[test]
+fn send_options_from_ports_is_ports_or_nothing() {
+    use sam_proto::datagram::SendOptions;
+    assert_eq!(SendOptions::from_ports(None), SendOptions::new());
+    assert_eq!(
+        SendOptions::from_ports(Some((7, 9))),
+        SendOptions::new().ports(7, 9)
+    );
+}
